@@ -1,0 +1,37 @@
+/**
+ * Errors that services throw. The HTTP layer turns them into RFC 7807 problems
+ * (`urn:glasspane:error:<code>`); services never know about HTTP beyond the status hint.
+ */
+export type ErrorCode =
+  | "invalid_request"
+  | "not_found"
+  | "window_not_found"
+  | "no_focused_window"
+  | "app_not_found"
+  | "desktop_not_active"
+  | "desktop_start_failed"
+  | "desktop_dependencies_missing"
+  | "conflict"
+  | "timeout"
+  | "token_invalid"
+  | "x11_error"
+  | "internal";
+
+export class GlasspaneError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "GlasspaneError";
+  }
+}
+
+export const invalid = (message: string, extra?: Record<string, unknown>) =>
+  new GlasspaneError("invalid_request", 400, message, extra);
+export const notFound = (message: string, code: ErrorCode = "not_found") =>
+  new GlasspaneError(code, 404, message);
+export const conflict = (message: string, code: ErrorCode = "conflict") =>
+  new GlasspaneError(code, 409, message);
