@@ -54,3 +54,78 @@ export interface RgbFrame {
   width: number;
   height: number;
 }
+
+export interface DesktopStartOptions {
+  width?: number | null;
+  height?: number | null;
+  dpi?: number | null;
+  displayNum?: number | null;
+  stateDir?: string | null;
+  recordingFps?: number | null;
+  streamVideoCodec?: string | null;
+  streamAudioCodec?: string | null;
+  streamFrameRate?: number | null;
+  webrtcPortRange?: string | null;
+}
+
+export interface DesktopProcessStatus {
+  name: string;
+  pid: number | null;
+  running: boolean;
+  logPath: string | null;
+}
+
+export interface DesktopStatus {
+  state: DesktopState;
+  display: string | null;
+  resolution: { width: number; height: number; dpi: number } | null;
+  startedAt: string | null;
+  lastError: { code: string; message: string } | null;
+  missingDependencies: string[];
+  installCommand: string | null;
+  processes: DesktopProcessStatus[];
+  runtimeLogPath: string | null;
+  windows?: WindowInfo[];
+  /** Glasspane addition: which screen-capture path is in use */
+  capturePath?: string | null;
+}
+
+export interface EncodedImage {
+  data: Buffer;
+  contentType: string;
+}
+
+export interface LaunchResult {
+  processId: string;
+  pid: number | null;
+  windowId: string | null;
+}
+
+/** Everything the HTTP layer may ask of a desktop. */
+export interface Desktop {
+  start(options: DesktopStartOptions): Promise<DesktopStatus>;
+  stop(): Promise<DesktopStatus>;
+  status(): Promise<DesktopStatus>;
+  displayInfo(): Promise<{ display: string; resolution: { width: number; height: number; dpi: number } }>;
+  screenshot(options: ScreenshotOptions, region?: Rect): Promise<EncodedImage>;
+  mousePosition(): Promise<MousePosition>;
+  mouseMove(x: number, y: number): Promise<MousePosition>;
+  mouseClick(x: number, y: number, button: MouseButton, clickCount: number): Promise<MousePosition>;
+  mouseDown(button: MouseButton, x?: number, y?: number): Promise<MousePosition>;
+  mouseUp(button: MouseButton, x?: number, y?: number): Promise<MousePosition>;
+  mouseDrag(startX: number, startY: number, endX: number, endY: number, button: MouseButton): Promise<MousePosition>;
+  mouseScroll(x: number, y: number, deltaX: number, deltaY: number): Promise<MousePosition>;
+  typeText(text: string, delayMs: number): Promise<void>;
+  pressKey(key: string, modifiers?: KeyModifiers): Promise<void>;
+  keyDown(key: string): Promise<void>;
+  keyUp(key: string): Promise<void>;
+  clipboardGet(selection: Selection): Promise<string>;
+  clipboardSet(text: string, selection: Selection | "both"): Promise<void>;
+  windows(): Promise<WindowInfo[]>;
+  focusedWindow(): Promise<WindowInfo>;
+  focusWindow(id: string): Promise<WindowInfo>;
+  moveWindow(id: string, x: number, y: number): Promise<WindowInfo>;
+  resizeWindow(id: string, width: number, height: number): Promise<WindowInfo>;
+  launch(app: string, args: string[], wait: boolean): Promise<LaunchResult>;
+  open(target: string): Promise<{ processId: string; pid: number | null }>;
+}

@@ -1,0 +1,77 @@
+import { mkdirSync } from "node:fs";
+import { DesktopService } from "../desktop/desktop.js";
+import type { DesktopStartOptions } from "../desktop/types.js";
+import { createHttpServer, type App } from "../http/server.js";
+import { ProcessManager } from "../processes/manager.js";
+import { defaultStateDir } from "../shared/paths.js";
+import { version } from "./version.js";
+
+export interface RuntimeConfig {
+  host: string;
+  port: number;
+  /** undefined = no auth */
+  token?: string;
+  corsAllowOrigins?: string[];
+  corsAllowMethods?: string[];
+  corsAllowHeaders?: string[];
+  corsAllowCredentials?: boolean;
+  /** start a desktop at boot with these options */
+  desktop?: DesktopStartOptions;
+  stateDir?: string;
+  logger?: boolean;
+}
+
+export interface Runtime {
+  url: string;
+  http: App;
+  desktop: DesktopService;
+  processes: ProcessManager;
+  close(): Promise<void>;
+}
+
+/** The composition root: config -> services -> HTTP server. Nothing else wires things together. */
+export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
+  const stateDir = config.stateDir ?? defaultStateDir();
+  mkdirSync(stateDir, { recursive: true });
+  const processes = new ProcessManager(stateDir);
+  const desktop = new DesktopService(processes, stateDir);
+  const http = await createHttpServer(
+    {
+      token: config.token,
+      corsAllowOrigins: config.corsAllowOrigins,
+      corsAllowMethods: config.corsAllowMethods,
+      corsAllowHeaders: config.corsAllowHeaders,
+      corsAllowCredentials: config.corsAllowCredentials,
+      version,
+      logger: config.logger,
+    },
+    { desktop },
+  );
+  await http.listen({ host: config.host, port: config.port });
+  const address = http.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const runtime: Runtime = {
+    url,
+    http,
+    desktop,
+    processes,
+    close: () =>
+      (closing ??= (async () => {
+        await http.close().catch(() => undefined);
+        await desktop.shutdown();
+        await processes.shutdown();
+      })()),
+  };
+  if (config.desktop) {
+    try {
+      await desktop.start(config.desktop);
+    } catch (err) {
+      await runtime.close();
+      throw err;
+    }
+  }
+  return runtime;
+}

@@ -1,0 +1,149 @@
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { execa } from "execa";
+import { startRuntime } from "../app/runtime.js";
+import { version } from "../app/version.js";
+import { desktopPackages, detectPackageManager, installCommand, type PackageManager } from "../desktop/dependencies.js";
+
+const USAGE = `glasspane ${version}: give an AI agent a Linux computer
+
+Usage:
+  glasspane server [--host 127.0.0.1] [--port 2468] [--token T | --no-token]
+                   [--cors-allow-origin O ...] [--cors-allow-method M ...]
+                   [--cors-allow-header H ...] [--cors-allow-credentials]
+                   [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--log]
+  glasspane install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]
+  glasspane --version
+
+Without --token or --no-token the server reads GLASSPANE_TOKEN, or makes up a token and prints it.`;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "--version":
+    case "-v":
+    case "version":
+      console.log(version);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return 0;
+    case "server":
+      return server(rest);
+    case "install":
+      return install(rest);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function server(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "2468" },
+      token: { type: "string" },
+      "no-token": { type: "boolean", default: false },
+      "cors-allow-origin": { type: "string", multiple: true },
+      "cors-allow-method": { type: "string", multiple: true },
+      "cors-allow-header": { type: "string", multiple: true },
+      "cors-allow-credentials": { type: "boolean", default: false },
+      desktop: { type: "boolean", default: false },
+      width: { type: "string" },
+      height: { type: "string" },
+      "state-dir": { type: "string" },
+      log: { type: "boolean", default: false },
+    },
+  });
+  const port = toInt(values.port, "--port", 0, 65535);
+  if (values.token !== undefined && values["no-token"]) throw new UsageError("--token and --no-token exclude each other");
+  let token: string | undefined = values.token ?? process.env.GLASSPANE_TOKEN;
+  if (values["no-token"]) token = undefined;
+  else if (!token) {
+    token = randomBytes(18).toString("base64url");
+    console.error(`glasspane: no --token given; this run's token is ${token}`);
+  }
+  const runtime = await startRuntime({
+    host: values.host,
+    port,
+    token,
+    corsAllowOrigins: values["cors-allow-origin"],
+    corsAllowMethods: values["cors-allow-method"],
+    corsAllowHeaders: values["cors-allow-header"],
+    corsAllowCredentials: values["cors-allow-credentials"],
+    desktop: values.desktop
+      ? {
+          width: values.width ? toInt(values.width, "--width", 64, 8192) : undefined,
+          height: values.height ? toInt(values.height, "--height", 64, 8192) : undefined,
+        }
+      : undefined,
+    stateDir: values["state-dir"],
+    logger: values.log,
+  });
+  const status = values.desktop ? await runtime.desktop.status() : undefined;
+  console.log(`glasspane ${version} listening on ${runtime.url}${status ? ` (desktop ${status.display})` : ""}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await runtime.close();
+  return 0;
+}
+
+async function install(args: string[]): Promise<number> {
+  const [what, ...rest] = args;
+  if (what !== "desktop") throw new UsageError(`unknown install target "${what ?? ""}" (expected: desktop)`);
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      yes: { type: "boolean", default: false },
+      "print-only": { type: "boolean", default: false },
+      "package-manager": { type: "string" },
+    },
+  });
+  const pmArg = values["package-manager"];
+  if (pmArg !== undefined && !["apt", "dnf", "apk"].includes(pmArg)) {
+    throw new UsageError(`--package-manager must be apt, dnf or apk (got "${pmArg}")`);
+  }
+  const pm = (pmArg as PackageManager | undefined) ?? detectPackageManager();
+  const command = installCommand(pm);
+  if (values["print-only"]) {
+    console.log(command);
+    return 0;
+  }
+  console.log(`Glasspane's desktop needs these ${pm} packages: ${desktopPackages(pm).join(" ")}`);
+  console.log(`Command: ${command}`);
+  if (!values.yes) {
+    console.log("Run again with --yes to install them, or run the command above yourself.");
+    return 0;
+  }
+  const result = await execa("sh", ["-c", command], { stdio: "inherit", reject: false });
+  return result.exitCode ?? 1;
+}
+
+function toInt(text: string, name: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be an integer from ${min} to ${max} (got "${text}")`);
+  return n;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof UsageError || (err as NodeJS.ErrnoException)?.code?.startsWith?.("ERR_PARSE_ARGS")) {
+      console.error(`glasspane: ${(err as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`glasspane: ${(err as Error)?.message ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,539 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import which from "which";
+import { GlasspaneError, invalid, notFound } from "../shared/errors.js";
+import { pollUntil, sleep, withDeadline } from "../shared/deadline.js";
+import { SerialQueue } from "../shared/serial.js";
+import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
+import { installCommand, missingDesktopDependencies } from "./dependencies.js";
+import { XConnection } from "./x11/connection.js";
+import { ScreenCapture } from "./capture.js";
+import { clipRect, contentTypes, encodeFrame } from "./encode.js";
+import { InputController } from "./input.js";
+import { Clipboard } from "./clipboard.js";
+import { WindowManager } from "./windows.js";
+import type {
+  Desktop,
+  DesktopStartOptions,
+  DesktopState,
+  DesktopStatus,
+  EncodedImage,
+  KeyModifiers,
+  LaunchResult,
+  MouseButton,
+  MousePosition,
+  Rect,
+  ScreenshotOptions,
+  Selection,
+  WindowInfo,
+} from "./types.js";
+
+/** How long a request waits for the desktop to come back after Xvfb was restarted. */
+const RECOVERY_WAIT_MS = 15_000;
+const START_TIMEOUT_MS = 20_000;
+
+/** The X-side services of one connected display; rebuilt whenever the connection is. */
+interface Session {
+  conn: XConnection;
+  capture: ScreenCapture;
+  input: InputController;
+  clipboard: Clipboard;
+  windows: WindowManager;
+}
+
+interface ActiveConfig {
+  width: number;
+  height: number;
+  dpi: number;
+  displayNum: number;
+  stateDir: string;
+  options: DesktopStartOptions;
+}
+
+/**
+ * One virtual desktop: Xvfb + openbox supervised by the process manager, driven over one
+ * persistent X connection. Restarts Xvfb/openbox while active and reconnects by itself.
+ */
+export class DesktopService implements Desktop {
+  private state: DesktopState = "inactive";
+  private config: ActiveConfig | undefined;
+  private startedAt: Date | undefined;
+  private lastError: { code: string; message: string } | null = null;
+  private xvfb: ManagedProcess | undefined;
+  private openbox: ManagedProcess | undefined;
+  private session: Session | undefined;
+  private recovering: Promise<void> | undefined;
+  private transition: Promise<unknown> | undefined;
+  private readonly inputQueue = new SerialQueue();
+
+  constructor(
+    private readonly processes: ProcessManager,
+    private readonly defaultStateDir: string,
+  ) {}
+
+  // ---- lifecycle ----
+
+  async start(options: DesktopStartOptions): Promise<DesktopStatus> {
+    if (this.state === "active") return this.status();
+    if (this.transition) throw new GlasspaneError("conflict", 409, `the desktop is ${this.state}; try again when it has finished`);
+    const cfg = this.validateStart(options);
+    const missing = missingDesktopDependencies();
+    if (missing.length > 0) {
+      this.state = "install_required";
+      this.lastError = { code: "desktop_dependencies_missing", message: `missing programs: ${missing.join(", ")}` };
+      throw new GlasspaneError("desktop_dependencies_missing", 503, `the desktop needs ${missing.join(", ")}; install with: ${installCommand()}`, {
+        missingDependencies: missing,
+        installCommand: installCommand(),
+      });
+    }
+    const run = this.doStart(cfg);
+    this.transition = run;
+    try {
+      await run;
+    } finally {
+      this.transition = undefined;
+    }
+    return this.status();
+  }
+
+  async stop(): Promise<DesktopStatus> {
+    if (this.transition) await this.transition.catch(() => undefined);
+    if (this.state === "inactive" || this.state === "install_required") return this.status();
+    const run = this.teardown("inactive");
+    this.transition = run;
+    try {
+      await run;
+    } finally {
+      this.transition = undefined;
+    }
+    return this.status();
+  }
+
+  async status(): Promise<DesktopStatus> {
+    const cfg = this.config;
+    const missing = missingDesktopDependencies();
+    const status: DesktopStatus = {
+      state: this.state === "inactive" && missing.length > 0 ? "install_required" : this.state,
+      display: cfg ? `:${cfg.displayNum}` : null,
+      resolution: cfg ? { width: cfg.width, height: cfg.height, dpi: cfg.dpi } : null,
+      startedAt: this.startedAt?.toISOString() ?? null,
+      lastError: this.lastError,
+      missingDependencies: missing,
+      installCommand: missing.length > 0 ? installCommand() : null,
+      processes: [this.xvfb, this.openbox]
+        .filter((p): p is ManagedProcess => !!p)
+        .map((p) => ({ name: p.name, pid: p.pid, running: p.status === "running", logPath: p.logPath })),
+      runtimeLogPath: cfg ? this.runtimeLogPath(cfg) : null,
+      capturePath: this.session?.capture.path ?? null,
+    };
+    if (this.state === "active" && this.session) {
+      const windows = await this.session.windows.list().catch(() => []);
+      if (windows.length > 0) status.windows = windows;
+    }
+    return status;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.state !== "inactive") await this.teardown("inactive").catch(() => undefined);
+  }
+
+  private validateStart(o: DesktopStartOptions): ActiveConfig {
+    const width = o.width ?? 1440;
+    const height = o.height ?? 900;
+    const dpi = o.dpi ?? 96;
+    if (width < 64 || height < 64 || width > 8192 || height > 8192) {
+      throw invalid(`width and height must be between 64 and 8192 (got ${width}x${height})`);
+    }
+    if (dpi < 10 || dpi > 1000) throw invalid(`dpi must be between 10 and 1000 (got ${dpi})`);
+    const displayNum = o.displayNum ?? 99;
+    if (displayNum < 0 || displayNum > 65000) throw invalid(`displayNum must be between 0 and 65000 (got ${displayNum})`);
+    const stateDir = path.resolve(o.stateDir ?? path.join(this.defaultStateDir, "desktop"));
+    return { width, height, dpi, displayNum, stateDir, options: o };
+  }
+
+  private async doStart(cfg: ActiveConfig): Promise<void> {
+    this.state = "starting";
+    this.lastError = null;
+    const home = prepareHome(cfg.stateDir);
+    try {
+      await withDeadline(this.launchDisplay(cfg), START_TIMEOUT_MS, "desktop start");
+      this.openbox = await this.processes.spawn({
+        name: "openbox",
+        command: which.sync("openbox-session", { nothrow: true }) ? "openbox-session" : "openbox",
+        env: { DISPLAY: `:${cfg.displayNum}`, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config") },
+        owner: "desktop",
+        restart: { mode: "while", active: () => this.state === "active" || this.state === "starting" },
+      });
+      this.session = await withDeadline(openSession(`:${cfg.displayNum}`), 10_000, "connecting to the new display");
+      this.watch(this.session);
+      await waitForWindowManager(this.session.conn, 10_000);
+      this.startedAt = new Date();
+      this.state = "active";
+      this.log(cfg, `desktop active on :${cfg.displayNum} (${cfg.width}x${cfg.height}, capture ${this.session.capture.path})`);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.lastError = { code: "desktop_start_failed", message };
+      this.log(cfg, `start failed: ${message}`);
+      await this.teardown("failed");
+      if (err instanceof GlasspaneError && err.status < 500) throw err;
+      throw new GlasspaneError("desktop_start_failed", 502, `the desktop could not start: ${message}`);
+    }
+  }
+
+  /** Starts Xvfb on the first free display at or above the requested number. */
+  private async launchDisplay(cfg: ActiveConfig): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const num = findFreeDisplay(cfg.displayNum);
+      cfg.displayNum = num;
+      this.config = cfg;
+      const xvfb = await this.processes.spawn({
+        name: "Xvfb",
+        command: "Xvfb",
+        args: [`:${num}`, "-screen", "0", `${cfg.width}x${cfg.height}x24`, "-dpi", String(cfg.dpi), "-nolisten", "tcp", "-noreset"],
+        owner: "desktop",
+        restart: { mode: "while", active: () => this.state === "active" },
+      });
+      this.xvfb = xvfb;
+      const up = await pollUntil(async () => {
+        if (xvfb.status === "exited") return false;
+        return existsSync(`/tmp/.X11-unix/X${num}`) ? true : undefined;
+      }, 10_000, 25);
+      if (up === true) return;
+      await xvfb.stop(1000);
+      this.log(cfg, `Xvfb on :${num} did not come up (${up === false ? "exited" : "timed out"}); trying the next display`);
+      cfg.displayNum = num + 1;
+    }
+    throw new GlasspaneError("desktop_start_failed", 502, "Xvfb did not start on any display tried");
+  }
+
+  private async teardown(finalState: DesktopState): Promise<void> {
+    this.state = finalState === "inactive" ? "stopping" : finalState;
+    const session = this.session;
+    this.session = undefined;
+    if (session) {
+      await Promise.race([session.input.close(), sleep(1000)]).catch(() => undefined);
+      session.clipboard.close();
+      session.capture.close();
+      session.conn.close();
+    }
+    await Promise.all([this.openbox?.stop(3000), this.xvfb?.stop(3000)]);
+    this.state = finalState;
+    this.startedAt = undefined;
+    if (finalState === "inactive") {
+      this.openbox = undefined;
+      this.xvfb = undefined;
+    }
+  }
+
+  /** When the X connection drops while active (Xvfb died), reconnect once the supervisor has restarted it. */
+  private watch(session: Session) {
+    session.conn.once("close", (err?: Error) => {
+      if (this.session !== session) return;
+      this.session = undefined;
+      if (this.state !== "active" || !this.config) return;
+      const cfg = this.config;
+      this.log(cfg, `X connection lost (${err?.message ?? "closed"}); waiting for Xvfb to restart`);
+      this.recovering = this.recover(cfg).finally(() => (this.recovering = undefined));
+    });
+  }
+
+  private async recover(cfg: ActiveConfig): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (this.state === "active" && Date.now() < deadline) {
+      await sleep(100);
+      if (this.xvfb?.status !== "running") continue;
+      try {
+        const session = await withDeadline(openSession(`:${cfg.displayNum}`), 5000, "reconnecting to the display");
+        if (this.state !== "active") {
+          session.conn.close();
+          return;
+        }
+        this.session = session;
+        this.watch(session);
+        this.lastError = null;
+        this.log(cfg, `reconnected to :${cfg.displayNum}`);
+        return;
+      } catch (err) {
+        this.lastError = { code: "desktop_reconnecting", message: (err as Error).message };
+      }
+    }
+    if (this.state === "active") {
+      this.lastError = { code: "desktop_lost", message: "the display did not come back within 60 s" };
+      this.state = "failed";
+    }
+  }
+
+  /** The connected session, waiting (bounded) for a reconnect in progress; 409 when the desktop is not running. */
+  private async live(): Promise<Session> {
+    if (this.state !== "active") {
+      throw new GlasspaneError(
+        "desktop_not_active",
+        409,
+        `the desktop is ${this.state}; start it first with POST /v1/desktop/start`,
+      );
+    }
+    if (this.session && !this.session.conn.closed) return this.session;
+    const waiting = this.recovering ?? Promise.resolve();
+    await withDeadline(waiting, RECOVERY_WAIT_MS, "waiting for the desktop to recover");
+    if (!this.session) throw new GlasspaneError("x11_error", 503, "the desktop's display is not reachable right now; it is being restarted");
+    return this.session;
+  }
+
+  private runtimeLogPath(cfg: ActiveConfig) {
+    return path.join(cfg.stateDir, "runtime.log");
+  }
+
+  private log(cfg: ActiveConfig, line: string) {
+    try {
+      appendFileSync(this.runtimeLogPath(cfg), `${new Date().toISOString()} ${line}\n`);
+    } catch {
+      /* logging must never break the desktop */
+    }
+  }
+
+  // ---- display and screenshots ----
+
+  async displayInfo() {
+    await this.live();
+    const cfg = this.config!;
+    return { display: `:${cfg.displayNum}`, resolution: { width: cfg.width, height: cfg.height, dpi: cfg.dpi } };
+  }
+
+  async screenshot(options: ScreenshotOptions, region?: Rect): Promise<EncodedImage> {
+    const s = await this.live();
+    const { width, height } = s.conn.screen;
+    let rect: Rect = { x: 0, y: 0, width, height };
+    if (region) {
+      const clipped = clipRect(region, width, height);
+      if (!clipped) throw invalid(`the region ${region.width}x${region.height}+${region.x}+${region.y} lies outside the ${width}x${height} screen`);
+      rect = clipped;
+    }
+    const frame = await s.capture.capture(rect, { showCursor: options.showCursor });
+    try {
+      return { data: await encodeFrame(frame, options), contentType: contentTypes[options.format] };
+    } finally {
+      frame.release();
+    }
+  }
+
+  // ---- mouse ----
+
+  mousePosition(): Promise<MousePosition> {
+    return this.live().then((s) => s.input.position());
+  }
+
+  mouseMove(x: number, y: number) {
+    return this.withInput([[x, y]], async (input) => {
+      await input.move(x, y);
+      return input.position();
+    });
+  }
+
+  mouseClick(x: number, y: number, button: MouseButton, clickCount: number) {
+    if (clickCount < 1 || clickCount > 10) throw invalid(`clickCount must be between 1 and 10 (got ${clickCount})`);
+    return this.withInput([[x, y]], async (input) => {
+      await input.click(x, y, button, clickCount);
+      return input.position();
+    });
+  }
+
+  mouseDown(button: MouseButton, x?: number, y?: number) {
+    return this.withInput(pointOrNone(x, y), async (input) => {
+      await input.mouseDown(button, x, y);
+      return input.position();
+    });
+  }
+
+  mouseUp(button: MouseButton, x?: number, y?: number) {
+    return this.withInput(pointOrNone(x, y), async (input) => {
+      await input.mouseUp(button, x, y);
+      return input.position();
+    });
+  }
+
+  mouseDrag(startX: number, startY: number, endX: number, endY: number, button: MouseButton) {
+    return this.withInput([[startX, startY], [endX, endY]], async (input) => {
+      await input.drag(startX, startY, endX, endY, button);
+      return input.position();
+    });
+  }
+
+  mouseScroll(x: number, y: number, deltaX: number, deltaY: number) {
+    if (deltaX === 0 && deltaY === 0) throw invalid("deltaX or deltaY must be non-zero");
+    if (Math.abs(deltaX) > 100 || Math.abs(deltaY) > 100) throw invalid("deltaX and deltaY must be between -100 and 100 wheel notches");
+    return this.withInput([[x, y]], async (input) => {
+      await input.scroll(x, y, deltaX, deltaY);
+      return input.position();
+    });
+  }
+
+  // ---- keyboard ----
+
+  async typeText(text: string, delayMs: number) {
+    if (text.length === 0) throw invalid("text must not be empty");
+    if (delayMs < 0 || delayMs > 1000) throw invalid("delayMs must be between 0 and 1000");
+    await this.withInput([], (input) => input.typeText(text, delayMs));
+  }
+
+  async pressKey(key: string, modifiers?: KeyModifiers) {
+    await this.withInput([], (input) => input.pressKey(key, modifiers));
+  }
+
+  async keyDown(key: string) {
+    await this.withInput([], (input) => input.keyDown(key));
+  }
+
+  async keyUp(key: string) {
+    await this.withInput([], (input) => input.keyUp(key));
+  }
+
+  /** Checks coordinates against the screen, then runs `task` alone on the input queue. */
+  private async withInput<T>(points: Array<[number, number]>, task: (input: InputController) => Promise<T>): Promise<T> {
+    const s = await this.live();
+    const { width, height } = s.conn.screen;
+    for (const [x, y] of points) {
+      if (x < 0 || y < 0) throw invalid(`Desktop coordinates must be non-negative (got ${x},${y})`);
+      if (x >= width || y >= height) throw invalid(`(${x},${y}) is outside the ${width}x${height} screen`);
+    }
+    return this.inputQueue.run(() => task(s.input));
+  }
+
+  // ---- clipboard ----
+
+  async clipboardGet(selection: Selection): Promise<string> {
+    const s = await this.live();
+    return s.clipboard.get(selection);
+  }
+
+  async clipboardSet(text: string, selection: Selection | "both"): Promise<void> {
+    const s = await this.live();
+    await s.clipboard.set(text, selection);
+  }
+
+  // ---- windows ----
+
+  async windows(): Promise<WindowInfo[]> {
+    return (await this.live()).windows.list();
+  }
+
+  async focusedWindow(): Promise<WindowInfo> {
+    const w = await (await this.live()).windows.focused();
+    if (!w) throw notFound("no window has the input focus", "no_focused_window");
+    return w;
+  }
+
+  async focusWindow(id: string) {
+    return (await this.live()).windows.focus(id);
+  }
+
+  async moveWindow(id: string, x: number, y: number) {
+    return (await this.live()).windows.move(id, x, y);
+  }
+
+  async resizeWindow(id: string, width: number, height: number) {
+    if (width < 1 || height < 1) throw invalid(`width and height must be at least 1 (got ${width}x${height})`);
+    return (await this.live()).windows.resize(id, width, height);
+  }
+
+  // ---- apps ----
+
+  async launch(app: string, args: string[], wait: boolean): Promise<LaunchResult> {
+    const s = await this.live();
+    if (!app.trim()) throw invalid("app must not be empty");
+    const resolved = which.sync(app, { nothrow: true });
+    if (!resolved) throw notFound(`application "${app}" was not found on PATH`, "app_not_found");
+    const proc = await this.processes.spawn({
+      name: path.basename(app),
+      command: resolved,
+      args,
+      env: this.appEnv(),
+      owner: "desktop",
+    });
+    let windowId: string | null = null;
+    if (wait && proc.pid) {
+      const pid = proc.pid;
+      windowId =
+        (await pollUntil(async () => {
+          const ids = await s.windows.windowsOfPid(pid).catch(() => []);
+          return ids[0];
+        }, 5000, 50)) ?? null;
+    }
+    return { processId: proc.id, pid: proc.pid, windowId };
+  }
+
+  async open(target: string) {
+    await this.live();
+    if (!target.trim()) throw invalid("target must not be empty");
+    const opener = which.sync("xdg-open", { nothrow: true });
+    if (!opener) throw notFound("xdg-open is not installed (package xdg-utils)", "app_not_found");
+    const proc = await this.processes.spawn({ name: "xdg-open", command: opener, args: [target], env: this.appEnv(), owner: "desktop" });
+    return { processId: proc.id, pid: proc.pid };
+  }
+
+  private appEnv(): Record<string, string> {
+    return { DISPLAY: `:${this.config!.displayNum}` };
+  }
+}
+
+async function openSession(display: string): Promise<Session> {
+  const conn = await XConnection.open(display);
+  try {
+    const [capture, input, clipboard] = await Promise.all([
+      ScreenCapture.create(conn),
+      InputController.create(conn),
+      Clipboard.create(conn),
+    ]);
+    return { conn, capture, input, clipboard, windows: new WindowManager(conn) };
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+/** Waits until a window manager has announced itself (EWMH), so new windows are managed. */
+async function waitForWindowManager(conn: XConnection, ms: number) {
+  const found = await pollUntil(async () => {
+    const prop = await conn.getProperty(conn.screen.root, "_NET_SUPPORTING_WM_CHECK").catch(() => undefined);
+    return prop && prop.data.length >= 4 ? true : undefined;
+  }, ms, 50);
+  if (!found) throw new GlasspaneError("desktop_start_failed", 502, `the window manager did not start within ${ms} ms`);
+}
+
+/** The first display number >= `from` whose lock file is absent or stale. */
+function findFreeDisplay(from: number): number {
+  for (let n = from; n < from + 200; n++) {
+    const lock = `/tmp/.X${n}-lock`;
+    if (existsSync(lock)) {
+      const pid = Number.parseInt(readFileSync(lock, "utf8").trim(), 10);
+      if (pid > 0 && processAlive(pid)) continue;
+    } else if (existsSync(`/tmp/.X11-unix/X${n}`)) {
+      continue;
+    }
+    return n;
+  }
+  throw new GlasspaneError("desktop_start_failed", 502, `no free X display found from :${from} to :${from + 199}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The desktop's own HOME, with an openbox autostart file the user may edit. */
+function prepareHome(stateDir: string): string {
+  const home = path.join(stateDir, "home");
+  const openboxDir = path.join(home, ".config", "openbox");
+  mkdirSync(openboxDir, { recursive: true });
+  const autostart = path.join(openboxDir, "autostart");
+  if (!existsSync(autostart)) writeFileSync(autostart, "# Commands run when the Glasspane desktop starts, one per line, ending with &\n");
+  return home;
+}
+
+function pointOrNone(x?: number, y?: number): Array<[number, number]> {
+  if ((x === undefined) !== (y === undefined)) throw invalid("x and y must both be provided or both be omitted");
+  return x === undefined || y === undefined ? [] : [[x, y]];
+}

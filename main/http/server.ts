@@ -1,0 +1,111 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import cors from "@fastify/cors";
+import swagger from "@fastify/swagger";
+import { Ajv } from "ajv";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Desktop } from "../desktop/types.js";
+import { problem, sendProblem, toProblem } from "./problem.js";
+import { registerHealthRoutes } from "./routes/health.js";
+import { registerDesktopRoutes } from "./routes/desktop.js";
+
+export interface HttpOptions {
+  /** Bearer token; undefined means no auth (`--no-token`). */
+  token?: string;
+  corsAllowOrigins?: string[];
+  corsAllowMethods?: string[];
+  corsAllowHeaders?: string[];
+  corsAllowCredentials?: boolean;
+  version: string;
+  logger?: boolean;
+}
+
+export interface HttpServices {
+  desktop: Desktop;
+}
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+/**
+ * Bodies are validated strictly (a string is not a number); query strings and path
+ * parameters arrive as text and are coerced. Unknown fields are rejected, not ignored.
+ */
+function validatorCompiler() {
+  const common = { useDefaults: true, allErrors: false, strict: false, removeAdditional: false } as const;
+  const bodies = new Ajv({ ...common, coerceTypes: false });
+  const queries = new Ajv({ ...common, coerceTypes: true });
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === "body" ? bodies : queries).compile(schema);
+}
+
+export async function createHttpServer(options: HttpOptions, services: HttpServices): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ? { level: "info" } : false,
+    bodyLimit: 64 * 1024 * 1024,
+    // the desktop calls carry their own deadlines; this only cuts off stalled clients
+    requestTimeout: 120_000,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler());
+  app.setErrorHandler((err, request, reply) => sendProblem(reply, toProblem(err, request)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem("not_found", 404, `no route for ${request.method} ${request.url.split("?")[0]}`)),
+  );
+
+  // An empty JSON body means "no fields" (curl -X POST -H 'content-type: application/json').
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === "") return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(Object.assign(new Error(`malformed JSON body: ${(err as Error).message}`), { statusCode: 400 }), undefined);
+    }
+  });
+
+  if (options.corsAllowOrigins && options.corsAllowOrigins.length > 0) {
+    await app.register(cors, {
+      origin: options.corsAllowOrigins,
+      methods: options.corsAllowMethods ?? ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+      allowedHeaders: options.corsAllowHeaders,
+      credentials: options.corsAllowCredentials ?? false,
+    });
+  }
+
+  if (options.token !== undefined) {
+    const expected = digest(options.token);
+    app.addHook("onRequest", async (request, reply) => {
+      if (request.method === "OPTIONS" && options.corsAllowOrigins?.length) return;
+      const header = request.headers.authorization;
+      let presented: string | undefined;
+      if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
+      else if (request.headers.upgrade?.toLowerCase() === "websocket") {
+        presented = new URL(request.url, "http://x").searchParams.get("access_token") ?? undefined;
+      }
+      if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
+        return sendProblem(reply, problem("token_invalid", 401, "missing or invalid bearer token (Authorization: Bearer <token>)"));
+      }
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "Glasspane", version: options.version, description: "Give an AI agent a Linux computer." },
+      components: options.token !== undefined ? { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } } : {},
+      security: options.token !== undefined ? [{ bearer: [] }] : [],
+    },
+  });
+
+  registerHealthRoutes(app);
+  registerDesktopRoutes(app, services.desktop);
+  app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}
+
+/** Hash first, so the constant-time compare works on equal lengths and leaks no length. */
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}

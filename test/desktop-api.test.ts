@@ -1,0 +1,304 @@
+// The desktop API as a user sees it: a real `glasspane server`, a real Xvfb + openbox +
+// xterm, and the published sandbox-agent SDK as the client.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
+import { eventually, startServer, type TestServer } from "./support/server.js";
+
+const TOKEN = "test-token-1234";
+const W = 1280;
+const H = 800;
+
+let server: TestServer;
+let sdk: SandboxAgent;
+let display: string;
+const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-desktop-"));
+
+/** Runs an X client against the test desktop with a deadline (xclip, xwininfo). */
+function xclient(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, { env: { ...process.env, DISPLAY: display }, input, timeout: 5000, encoding: "utf8" });
+}
+
+/** Sets a selection with `xclip -i`, which stays alive to serve it and never closes its stdio. */
+function xclipSet(selection: string, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("xclip", ["-i", "-selection", selection], { env: { ...process.env, DISPLAY: display }, stdio: ["pipe", "ignore", "ignore"] });
+    const timer = setTimeout(() => reject(new Error("xclip -i did not exit within 5 s")), 5000);
+    child.once("error", reject);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.stdin.end(text);
+  });
+}
+
+async function raw(png: Uint8Array) {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  return { data, info };
+}
+
+async function expectProblem(promise: Promise<unknown>, status: number, code?: string) {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof SandboxAgentError, `expected a SandboxAgentError, got ${err}`);
+    assert.equal(err.status, status, `status for ${JSON.stringify(err.problem)}`);
+    assert.equal(err.response.headers.get("content-type"), "application/problem+json");
+    if (code) assert.equal(err.problem?.type, `urn:glasspane:error:${code}`);
+    assert.ok(err.problem?.detail, "a problem has a detail");
+    return;
+  }
+  assert.fail(`expected ${status}, but the call succeeded`);
+}
+
+async function xtermWindow(title: string) {
+  const { windows } = await sdk.listDesktopWindows();
+  return windows.find((w) => w.title === title);
+}
+
+before(async () => {
+  server = await startServer({ token: TOKEN, env: { LANG: "C.UTF-8", LC_ALL: "C.UTF-8" } });
+  sdk = server.sdk;
+});
+
+after(async () => {
+  await server?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("auth, errors and the contract", () => {
+  it("refuses requests without the right bearer token with a 401 problem", async () => {
+    for (const headers of [{}, { Authorization: "Bearer wrong" }, { Authorization: `bearer ${TOKEN}` }] as Array<Record<string, string>>) {
+      const res = await fetch(`${server.url}/v1/health`, { headers, signal: AbortSignal.timeout(5000) });
+      assert.equal(res.status, 401);
+      assert.equal(res.headers.get("content-type"), "application/problem+json");
+      assert.equal((await res.json()).type, "urn:glasspane:error:token_invalid");
+    }
+    assert.deepEqual(await sdk.getHealth(), { status: "ok" });
+  });
+
+  it("serves an OpenAPI document generated from the route schemas", async () => {
+    const doc = await (await server.fetch("/v1/openapi.json")).json();
+    assert.equal(doc.openapi, "3.1.0");
+    const click = doc.paths["/v1/desktop/mouse/click"].post;
+    assert.ok(click.requestBody.content["application/json"].schema.properties.clickCount);
+  });
+
+  it("answers desktop calls while stopped with 409 desktop_not_active", async () => {
+    assert.equal((await sdk.getDesktopStatus()).state, "inactive");
+    await expectProblem(sdk.moveDesktopMouse({ x: 1, y: 1 }), 409, "desktop_not_active");
+    await expectProblem(sdk.takeDesktopScreenshot(), 409, "desktop_not_active");
+  });
+
+  it("answers unknown routes with a 404 problem", async () => {
+    const res = await server.fetch("/v1/nope");
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+  });
+});
+
+describe("a running desktop", () => {
+  before(async () => {
+    const status = await sdk.startDesktop({ width: W, height: H, displayNum: 140 });
+    assert.equal(status.state, "active");
+    display = status.display!;
+  });
+
+  it("reports its display, resolution and healthy processes", async () => {
+    const status = await sdk.getDesktopStatus();
+    assert.equal(status.state, "active");
+    assert.match(status.display!, /^:\d+$/);
+    assert.deepEqual(status.resolution, { width: W, height: H, dpi: 96 });
+    const names = status.processes!.map((p) => p.name);
+    assert.ok(names.includes("Xvfb") && names.includes("openbox"), names.join(","));
+    assert.ok(status.processes!.every((p) => p.running && p.pid));
+    assert.deepEqual(await sdk.getDesktopDisplayInfo(), { display, resolution: { width: W, height: H, dpi: 96 } });
+    // start on an active desktop is a no-op answering the current status
+    assert.equal((await sdk.startDesktop({})).display, display);
+  });
+
+  it("launches an app, waits for its window and types any Unicode text into it exactly", async () => {
+    const file = path.join(work, "typed.txt");
+    const launched = await sdk.launchDesktopApp({ app: "xterm", args: ["-title", "typing", "-e", "sh", "-c", `cat > ${file}`], wait: true });
+    assert.ok(launched.windowId, "launch with wait returns the window id");
+    assert.match(launched.processId, /^proc_\d+$/);
+    await sdk.focusDesktopWindow(launched.windowId!);
+    const text = "héllo € 漢字 ñ — Hello, World! ~`!@#$%^&*()_+-={}[]|\\:\";'<>?,./ 0123456789";
+    await sdk.typeDesktopText({ text: `${text}\n` });
+    await sdk.typeDesktopText({ text: "second line, Ünïcödé ☃ again 漢字\n" });
+    await eventually("the typed text to reach the file", () => readFileSync(file, "utf8").split("\n").length >= 3);
+    assert.equal(readFileSync(file, "utf8"), `${text}\nsecond line, Ünïcödé ☃ again 漢字\n`);
+    // a key press with modifiers reaches the app: ctrl+d ends cat, and xterm closes
+    await sdk.pressDesktopKey({ key: "d", modifiers: { ctrl: true } });
+    await eventually("xterm to close after ctrl+d", async () => !(await xtermWindow("typing")));
+  });
+
+  it("takes screenshots of the requested size, format and scale", async () => {
+    const png = await sdk.takeDesktopScreenshot();
+    const meta = await sharp(png).metadata();
+    assert.equal(meta.format, "png");
+    assert.equal(meta.width, W);
+    assert.equal(meta.height, H);
+    const jpeg = await sdk.takeDesktopScreenshot({ format: "jpeg", quality: 70, scale: 0.5 });
+    const jm = await sharp(jpeg).metadata();
+    assert.deepEqual([jm.format, jm.width, jm.height], ["jpeg", W / 2, H / 2]);
+    const webp = await server.fetch("/v1/desktop/screenshot?format=webp&scale=0.25");
+    assert.equal(webp.headers.get("content-type"), "image/webp");
+    const wm = await sharp(Buffer.from(await webp.arrayBuffer())).metadata();
+    assert.deepEqual([wm.format, wm.width, wm.height], ["webp", W / 4, H / 4]);
+  });
+
+  it("captures a region identical to the same area of a full screenshot", async () => {
+    await sdk.launchDesktopApp({ app: "xterm", args: ["-title", "region", "-e", "ls -la /usr/bin; sleep 600"], wait: true });
+    const region = { x: 37, y: 51, width: 401, height: 299 };
+    await eventually("a still screen with matching region and full captures", async () => {
+      const full = await raw(await sdk.takeDesktopScreenshot());
+      const part = await raw(await sdk.takeDesktopRegionScreenshot(region));
+      assert.deepEqual([part.info.width, part.info.height], [region.width, region.height]);
+      const crop = await sharp(full.data, { raw: full.info }).extract({ left: region.x, top: region.y, width: region.width, height: region.height }).raw().toBuffer();
+      return crop.equals(part.data);
+    }, 10_000, 200);
+  });
+
+  it("lists, focuses, moves and resizes windows, reporting the real geometry", async () => {
+    const { windowId } = await sdk.launchDesktopApp({ app: "xterm", args: ["-title", "mover", "-geometry", "80x24+10+10"], wait: true });
+    assert.ok(windowId);
+    const listed = await xtermWindow("mover");
+    assert.ok(listed, "the xterm is listed by title");
+    assert.equal(listed.id, windowId);
+    const focused = await sdk.focusDesktopWindow(windowId);
+    assert.equal(focused.isActive, true);
+    assert.equal((await sdk.getDesktopFocusedWindow()).id, windowId);
+
+    const before = await raw(await sdk.takeDesktopScreenshot());
+    const moved = await sdk.moveDesktopWindow(windowId, { x: 600, y: 380 });
+    assert.ok(Math.abs(moved.x - 600) <= 10 && Math.abs(moved.y - 380) <= 40, `moved to ${moved.x},${moved.y}`);
+    const info = xclient("xwininfo", ["-id", windowId]);
+    assert.equal(Number(/Absolute upper-left X:\s+(-?\d+)/.exec(info)![1]), moved.x);
+    assert.equal(Number(/Absolute upper-left Y:\s+(-?\d+)/.exec(info)![1]), moved.y);
+
+    const resized = await sdk.resizeDesktopWindow(windowId, { width: 500, height: 300 });
+    assert.ok(Math.abs(resized.width - 500) <= 20 && Math.abs(resized.height - 300) <= 20, `resized to ${resized.width}x${resized.height}`);
+    const info2 = xclient("xwininfo", ["-id", windowId]);
+    assert.equal(Number(/Width:\s+(\d+)/.exec(info2)![1]), resized.width);
+    assert.equal(Number(/Height:\s+(\d+)/.exec(info2)![1]), resized.height);
+
+    // the pixels where the window was (top left) changed once it moved away
+    const afterShot = await raw(await sdk.takeDesktopScreenshot());
+    const at = (img: typeof before, x: number, y: number) => img.data.subarray((y * W + x) * 3, (y * W + x) * 3 + 3).toString("hex");
+    let changed = 0;
+    for (let y = 20; y < 200; y += 10) for (let x = 20; x < 300; x += 10) if (at(before, x, y) !== at(afterShot, x, y)) changed++;
+    assert.ok(changed > 100, `only ${changed} sampled pixels changed where the window was`);
+  });
+
+  it("moves, clicks, drags and scrolls the mouse", async () => {
+    const moved = await sdk.moveDesktopMouse({ x: 200, y: 300 });
+    assert.deepEqual([moved.x, moved.y], [200, 300]);
+    const pos = await sdk.getDesktopMousePosition();
+    assert.deepEqual([pos.x, pos.y], [200, 300]);
+    const clicked = await sdk.clickDesktop({ x: 5, y: 700, button: "right", clickCount: 1 });
+    assert.deepEqual([clicked.x, clicked.y], [5, 700]);
+    await sdk.pressDesktopKey({ key: "Escape" }); // close openbox's root menu
+    const dragged = await sdk.dragDesktopMouse({ startX: 1000, startY: 700, endX: 1100, endY: 750 });
+    assert.deepEqual([dragged.x, dragged.y], [1100, 750]);
+    const scrolled = await sdk.scrollDesktop({ x: 640, y: 400, deltaY: 3 });
+    assert.deepEqual([scrolled.x, scrolled.y], [640, 400]);
+    await sdk.mouseDownDesktop({ x: 10, y: 10, button: "left" });
+    const up = await sdk.mouseUpDesktop({ button: "left" });
+    assert.deepEqual([up.x, up.y], [10, 10]);
+    await sdk.keyDownDesktop({ key: "Shift_L" });
+    await sdk.keyUpDesktop({ key: "Shift" });
+  });
+
+  for (const selection of ["clipboard", "primary"] as const) {
+    it(`shares the ${selection} selection with other X clients both ways`, async () => {
+      const ours = `from glasspane ${selection} héllo € 漢字`;
+      await sdk.setDesktopClipboard({ text: ours, selection });
+      assert.equal(xclient("xclip", ["-o", "-selection", selection]), ours);
+      assert.deepEqual(await sdk.getDesktopClipboard({ selection }), { text: ours, selection });
+
+      const theirs = `from xclip ${selection} ñ ☃`;
+      await xclipSet(selection, theirs);
+      assert.deepEqual(await sdk.getDesktopClipboard({ selection }), { text: theirs, selection });
+    });
+  }
+
+  it("sets both selections at once", async () => {
+    await sdk.setDesktopClipboard({ text: "both at once", selection: "both" });
+    assert.equal(xclient("xclip", ["-o", "-selection", "clipboard"]), "both at once");
+    assert.equal(xclient("xclip", ["-o", "-selection", "primary"]), "both at once");
+  });
+
+  it("answers bad input with a 4xx problem", async () => {
+    const post = (p: string, body: unknown) =>
+      server.fetch(p, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const cases: Array<[string, () => Promise<Response>, number]> = [
+      ["negative coordinate", () => post("/v1/desktop/mouse/move", { x: -1, y: 5 }), 400],
+      ["off-screen coordinate", () => post("/v1/desktop/mouse/move", { x: W, y: 5 }), 400],
+      ["string coordinate", () => post("/v1/desktop/mouse/move", { x: "10", y: 5 }), 400],
+      ["missing field", () => post("/v1/desktop/mouse/click", { x: 10 }), 400],
+      ["unknown field", () => post("/v1/desktop/mouse/move", { x: 1, y: 1, z: 1 }), 400],
+      ["malformed JSON", () => post("/v1/desktop/mouse/move", "{x:"), 400],
+      ["bad button", () => post("/v1/desktop/mouse/click", { x: 1, y: 1, button: "thumb" }), 400],
+      ["zero clickCount", () => post("/v1/desktop/mouse/click", { x: 1, y: 1, clickCount: 0 }), 400],
+      ["zero scroll", () => post("/v1/desktop/mouse/scroll", { x: 1, y: 1 }), 400],
+      ["half a point", () => post("/v1/desktop/mouse/down", { x: 1 }), 400],
+      ["unknown key", () => post("/v1/desktop/keyboard/press", { key: "NotARealKey" }), 400],
+      ["empty text", () => post("/v1/desktop/keyboard/type", { text: "" }), 400],
+      ["bad format", () => server.fetch("/v1/desktop/screenshot?format=gif"), 400],
+      ["quality 0", () => server.fetch("/v1/desktop/screenshot?format=jpeg&quality=0"), 400],
+      ["scale 2", () => server.fetch("/v1/desktop/screenshot?scale=2"), 400],
+      ["unknown query key", () => server.fetch("/v1/desktop/screenshot?show_cursor=true"), 400],
+      ["zero-width region", () => server.fetch("/v1/desktop/screenshot/region?x=0&y=0&width=0&height=10"), 400],
+      ["off-screen region", () => server.fetch(`/v1/desktop/screenshot/region?x=${W + 5}&y=0&width=10&height=10`), 400],
+      ["bad selection", () => server.fetch("/v1/desktop/clipboard?selection=bogus"), 400],
+      ["non-numeric window id", () => post("/v1/desktop/windows/abc/focus", {}), 404],
+      ["unknown window id", () => post("/v1/desktop/windows/99999999/move", { x: 1, y: 1 }), 404],
+      ["zero-size resize", () => post("/v1/desktop/windows/99999999/resize", { width: 0, height: 10 }), 400],
+      ["unknown app", () => post("/v1/desktop/launch", { app: "no-such-app-glasspane" }), 404],
+      ["bad start size", () => post("/v1/desktop/start", { width: 10 }), 400],
+    ];
+    for (const [name, call, status] of cases) {
+      const res = await call();
+      assert.equal(res.status, status, `${name}: ${res.status} ${await res.clone().text()}`);
+      assert.equal(res.headers.get("content-type"), "application/problem+json", name);
+      const body = await res.json();
+      assert.equal(body.status, status, name);
+      assert.match(body.type, /^urn:glasspane:error:[a-z_]+$/, name);
+      assert.ok(body.detail.length > 5, name);
+    }
+  });
+
+  it("brings Xvfb back after it is killed, and the API works again", async () => {
+    const status = await sdk.getDesktopStatus();
+    const xvfb = status.processes!.find((p) => p.name === "Xvfb")!;
+    process.kill(xvfb.pid!, "SIGKILL");
+    await eventually("Xvfb to be restarted with a new pid", async () => {
+      const s = await sdk.getDesktopStatus();
+      const p = s.processes!.find((q) => q.name === "Xvfb")!;
+      return p.running && p.pid !== xvfb.pid;
+    }, 20_000, 200);
+    await eventually("screenshots to work again", async () => (await sharp(await sdk.takeDesktopScreenshot()).metadata()).width === W, 20_000, 200);
+    const moved = await sdk.moveDesktopMouse({ x: 321, y: 123 });
+    assert.deepEqual([moved.x, moved.y], [321, 123]);
+    await sdk.setDesktopClipboard({ text: "after restart" });
+    assert.equal(xclient("xclip", ["-o", "-selection", "clipboard"]), "after restart");
+    await eventually("openbox to manage windows again", async () => {
+      const s = await sdk.getDesktopStatus();
+      return s.processes!.every((p) => p.running);
+    }, 20_000, 200);
+  });
+
+  it("stops, and then refuses desktop calls with 409", async () => {
+    const status = await sdk.stopDesktop();
+    assert.equal(status.state, "inactive");
+    await expectProblem(sdk.getDesktopMousePosition(), 409, "desktop_not_active");
+    assert.equal((await sdk.stopDesktop()).state, "inactive");
+  });
+});
