@@ -10,7 +10,7 @@ const REQUIRED: Record<string, Record<PackageManager, string>> = {
 
 /** Not needed to start, but wanted by parts of the API (open, fonts for apps). */
 const RECOMMENDED: Record<PackageManager, string[]> = {
-  apt: ["xdg-utils", "xterm", "ffmpeg", "fonts-dejavu-core", "xfonts-base", "dbus-x11"],
+  apt: ["python3-xdg", "xdg-utils", "xterm", "ffmpeg", "fonts-dejavu-core", "xfonts-base", "dbus-x11"],
   dnf: ["xdg-utils", "xterm", "ffmpeg-free", "dejavu-sans-fonts", "dbus-x11"],
   apk: ["xdg-utils", "xterm", "ffmpeg", "font-dejavu", "dbus-x11"],
 };

@@ -17,6 +17,8 @@ const MAPPING_KEYBOARD = 1;
 const SLOT_QUIET_MS = 250;
 const DRAG_STEPS = 8;
 const DRAG_STEP_PAUSE_MS = 8;
+/** How long a mouse action waits for a frozen pointer to reach its target (see settle()). */
+const POINTER_SETTLE_MS = 1000;
 
 /** An empty keycode we may bind to keysyms that the keymap lacks. */
 interface Slot {
@@ -99,15 +101,14 @@ export class InputController {
 
   position(): Promise<MousePosition> {
     return this.serial(async () => {
-      const p = await this.conn.call<any>("QueryPointer", (cb) => this.conn.X.QueryPointer(this.conn.screen.root, cb));
+      const p = await this.queryPointer();
       return { x: p.rootX, y: p.rootY, screen: 0, window: p.child ? String(p.child) : null };
     });
   }
 
   move(x: number, y: number): Promise<void> {
     return this.serial(async () => {
-      this.motion(x, y);
-      await this.conn.fence();
+      await this.settle(this.motion(x, y));
     });
   }
 
@@ -123,12 +124,12 @@ export class InputController {
     return this.serial(async () => {
       if (!Number.isInteger(count) || count < 1 || count > 100) throw invalid(`click count must be an integer between 1 and 100 (got ${count})`);
       const b = buttonNumber(button);
-      this.motion(x, y);
+      const at = this.motion(x, y);
       for (let i = 0; i < count; i++) {
         this.fakeButton(b, true);
         this.fakeButton(b, false);
       }
-      await this.conn.fence();
+      await this.settle(at);
     });
   }
 
@@ -158,7 +159,7 @@ export class InputController {
       } finally {
         this.fakeButton(b, false);
       }
-      await this.conn.fence();
+      await this.settle([ex, ey]);
     });
   }
 
@@ -168,7 +169,7 @@ export class InputController {
       for (const [name, d] of [["deltaX", deltaX], ["deltaY", deltaY]] as const) {
         if (!Number.isInteger(d) || Math.abs(d) > 1000) throw invalid(`${name} must be an integer number of wheel notches (got ${d})`);
       }
-      this.motion(x, y);
+      const at = this.motion(x, y);
       const notch = (b: number, n: number) => {
         for (let i = 0; i < n; i++) {
           this.fakeButton(b, true);
@@ -177,7 +178,7 @@ export class InputController {
       };
       notch(deltaY < 0 ? 4 : 5, Math.abs(deltaY));
       notch(deltaX < 0 ? 6 : 7, Math.abs(deltaX));
-      await this.conn.fence();
+      await this.settle(at);
     });
   }
 
@@ -288,9 +289,9 @@ export class InputController {
     return this.serial(async () => {
       const b = buttonNumber(button);
       if ((x === undefined) !== (y === undefined)) throw invalid("x and y must both be given or both be omitted");
-      if (x !== undefined && y !== undefined) this.motion(x, y);
+      const at = x !== undefined && y !== undefined ? this.motion(x, y) : undefined;
       this.fakeButton(b, down);
-      await this.conn.fence();
+      await this.settle(at);
     });
   }
 
@@ -302,9 +303,32 @@ export class InputController {
     return [Math.min(x, width - 1), Math.min(y, height - 1)];
   }
 
-  private motion(x: number, y: number): void {
+  /** Sends a motion to (x, y) clamped to the screen; returns where the pointer will be. */
+  private motion(x: number, y: number): [number, number] {
     const [cx, cy] = this.clampPoint(x, y);
     this.xtest.FakeInput(this.xtest.MotionNotify, 0, 0, this.conn.screen.root, cx, cy);
+    return [cx, cy];
+  }
+
+  private queryPointer(): Promise<any> {
+    return this.conn.call<any>("QueryPointer", (cb) => this.conn.X.QueryPointer(this.conn.screen.root, cb));
+  }
+
+  /**
+   * Ends a mouse action with one round trip. After a motion that round trip is a
+   * QueryPointer: a window manager's synchronous button grab (openbox's click-to-focus)
+   * freezes pointer events until the WM replays them, which takes seconds while it is
+   * busy with keymap changes, so the fence alone can return before the pointer moved.
+   * Then we poll, briefly: the motion is queued and will land, the wait is a courtesy.
+   */
+  private async settle(target?: [number, number]): Promise<void> {
+    if (!target) return this.conn.fence();
+    const end = Date.now() + POINTER_SETTLE_MS;
+    for (;;) {
+      const p = await this.queryPointer();
+      if ((p.rootX === target[0] && p.rootY === target[1]) || Date.now() >= end) return;
+      await sleep(10);
+    }
   }
 
   private fakeButton(button: number, down: boolean): void {

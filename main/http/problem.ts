@@ -18,7 +18,8 @@ export function problem(code: string, status: number, detail: string, extra: Rec
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
-  return reply.code(p.status).type(PROBLEM_CONTENT_TYPE).send(p);
+  // a Buffer keeps fastify from appending "; charset=utf-8" to the media type
+  return reply.code(p.status).header("content-type", PROBLEM_CONTENT_TYPE).send(Buffer.from(JSON.stringify(p)));
 }
 
 /** Maps anything thrown in a route (ours, fastify's, or a bug) to a problem. */

@@ -64,7 +64,7 @@ export async function startServer(opts: { token?: string; desktop?: boolean; arg
         await exited;
         clearTimeout(killer);
       }
-      rmSync(stateDir, { recursive: true, force: true });
+      if (!process.env.GLASSPANE_KEEP_TEST_STATE) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

@@ -30,6 +30,8 @@ export class XConnection extends EventEmitter {
   private readonly atomNames = new Map<number, string>();
   private readonly extensions = new Map<string, Promise<any>>();
   private closedWith: Error | undefined | null = null;
+  /** failers of the requests still waiting for a reply, so a lost display fails them at once */
+  private readonly pending = new Set<(err: Error) => void>();
 
   private constructor(
     /** the raw `x11` client; use `call()` for anything with a reply */
@@ -39,11 +41,17 @@ export class XConnection extends EventEmitter {
     readonly screen: XScreen,
   ) {
     super();
+    isolateAtomCache(X);
     X.on("event", (ev: XEvent) => this.emit("event", ev));
     // Errors of requests sent without a callback arrive here. They are expected in
     // normal operation (a window that vanished mid-listing) and must not kill Node.
-    X.on("error", (err: Error) => this.emit("xerror", err));
+    X.on("error", (err: any) => {
+      // socket errors (ECONNRESET when Xvfb dies) also arrive here: they end the connection
+      if (typeof err?.code === "string") this.markClosed(new Error(`X display ${displayName} connection failed: ${err.message}`));
+      else this.emit("xerror", err);
+    });
     X.on("end", () => this.markClosed(new Error(`X display ${displayName} closed the connection`)));
+    X.stream?.on("close", () => this.markClosed(new Error(`X display ${displayName} connection closed`)));
   }
 
   static open(displayName: string, timeoutMs = 5000): Promise<XConnection> {
@@ -105,17 +113,20 @@ export class XConnection extends EventEmitter {
       const timer = setTimeout(() => {
         if (done) return;
         done = true;
+        this.pending.delete(finish);
         reject(new GlasspaneError("timeout", 504, `X request ${what} got no reply within ${timeoutMs} ms`));
       }, timeoutMs);
       const finish = (err: any, result?: T) => {
         if (done) return true;
         done = true;
         clearTimeout(timer);
+        this.pending.delete(finish);
         if (err) reject(toXError(what, err));
         else resolve(result as T);
         // returning true tells the x11 client the error was handled
         return true;
       };
+      this.pending.add(finish);
       try {
         send(finish);
       } catch (err) {
@@ -184,8 +195,32 @@ export class XConnection extends EventEmitter {
   private markClosed(err: Error | undefined) {
     if (this.closedWith !== null) return;
     this.closedWith = err;
+    const lost = new GlasspaneError("x11_error", 502, `X display ${this.displayName} was lost: ${err?.message ?? "closed"}`);
+    for (const fail of [...this.pending]) fail(lost);
     this.emit("close", err);
   }
+}
+
+/** The last atom the core protocol predefines (WM_TRANSIENT_FOR); ids above it differ per server. */
+const LAST_PREDEFINED_ATOM = 68;
+
+/**
+ * The `x11` package (4.2.2) starts every client's atom cache as the same module-level
+ * object and adds interned atoms to it, so a second connection (to a restarted Xvfb,
+ * or another display) would reuse the first server's atom ids. Give each connection
+ * its own cache holding only the predefined atoms.
+ */
+function isolateAtomCache(X: any) {
+  const atoms: Record<string, number> = {};
+  const names: Record<number, string> = {};
+  for (const [name, id] of Object.entries<number>(X.atoms ?? {})) {
+    if (id <= LAST_PREDEFINED_ATOM) {
+      atoms[name] = id;
+      names[id] = name;
+    }
+  }
+  X.atoms = atoms;
+  X.atom_names = names;
 }
 
 function findVisual(screen: any, id: number): any {

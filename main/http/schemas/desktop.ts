@@ -69,11 +69,13 @@ export const DesktopStatusResponse = Type.Object({
 });
 export const DesktopDisplayInfoResponse = Type.Object({ display: Type.String(), resolution: DesktopResolution });
 
+// Query fields are plain optionals: a query string cannot carry null, and a nullable
+// union would let coercion turn "0" into null instead of rejecting it.
 const screenshotFields = {
-  format: Opt(ScreenshotFormat),
-  quality: Opt(Int({ minimum: 1, maximum: 100, description: "jpeg/webp quality (85)" })),
-  scale: Opt(Type.Number({ minimum: 0.1, maximum: 1, description: "(1.0)" })),
-  showCursor: Opt(Type.Boolean()),
+  format: Type.Optional(ScreenshotFormat),
+  quality: Type.Optional(Int({ minimum: 1, maximum: 100, description: "jpeg/webp quality (85)" })),
+  scale: Type.Optional(Type.Number({ minimum: 0.1, maximum: 1, description: "(1.0)" })),
+  showCursor: Type.Optional(Type.Boolean()),
 };
 export const DesktopScreenshotQuery = Type.Object(screenshotFields, { additionalProperties: false });
 export const DesktopRegionScreenshotQuery = Type.Object(
@@ -131,7 +133,7 @@ export const DesktopKeyboardPressRequest = Type.Object(
 );
 export const DesktopKeyRequest = Type.Object({ key: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
-export const DesktopClipboardQuery = Type.Object({ selection: Opt(SelectionQuery) }, { additionalProperties: false });
+export const DesktopClipboardQuery = Type.Object({ selection: Type.Optional(SelectionQuery) }, { additionalProperties: false });
 export const DesktopClipboardResponse = Type.Object({ text: Type.String(), selection: Type.String() });
 export const DesktopClipboardWriteRequest = Type.Object(
   { text: Type.String({ maxLength: 10_000_000 }), selection: Opt(SelectionWrite) },
