@@ -1,0 +1,48 @@
+// Which folder of main/ may import which (DESIGN.md: http -> services -> processes;
+// services never import http; only app wires things together). A newcomer reads the
+// rules here; the test fails when code reaches elsewhere.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { repoRoot } from "./support/server.js";
+
+/** folder -> the folders (or single files) of main/ it may import from. */
+const ALLOWED: Record<string, string[]> = {
+  shared: [],
+  processes: ["shared"],
+  desktop: ["shared", "processes"],
+  // the HTTP layer sees the desktop only through its interface and types
+  http: ["shared", "desktop/types.ts"],
+  app: ["shared", "processes", "desktop", "http"],
+  cli: ["shared", "app", "desktop/dependencies.ts"],
+  electron: ["app"],
+};
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : [],
+  );
+}
+
+test("main/ folders import only what their rule allows", () => {
+  const mainDir = path.join(repoRoot, "main");
+  const violations: string[] = [];
+  let checked = 0;
+  for (const file of tsFiles(mainDir)) {
+    const folder = path.relative(mainDir, file).split(path.sep)[0]!;
+    const allowed = ALLOWED[folder];
+    assert.ok(allowed, `main/${folder} has no dependency rule in test/architecture.test.ts`);
+    const source = readFileSync(file, "utf8");
+    for (const m of source.matchAll(/(?:from|import)\s*\(?\s*["'](\.[^"']+)["']/g)) {
+      const target = path.relative(mainDir, path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, ".ts")));
+      const targetFolder = target.split(path.sep)[0]!;
+      checked++;
+      if (targetFolder === folder) continue;
+      const ok = allowed.some((a) => target === a || targetFolder === a);
+      if (!ok) violations.push(`${path.relative(repoRoot, file)} imports main/${target}`);
+    }
+  }
+  assert.ok(checked > 20, `only ${checked} imports were checked; is the pattern still right?`);
+  assert.deepEqual(violations, []);
+});
