@@ -3,7 +3,6 @@ import path from "node:path";
 import which from "which";
 import { GlasspaneError, invalid, notFound } from "../shared/errors.js";
 import { pollUntil, sleep, withDeadline } from "../shared/deadline.js";
-import { SerialQueue } from "../shared/serial.js";
 import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
 import { installCommand, missingDesktopDependencies } from "./dependencies.js";
 import { XConnection } from "./x11/connection.js";
@@ -64,7 +63,6 @@ export class DesktopService implements Desktop {
   private session: Session | undefined;
   private recovering: Promise<void> | undefined;
   private transition: Promise<unknown> | undefined;
-  private readonly inputQueue = new SerialQueue();
 
   constructor(
     private readonly processes: ProcessManager,
@@ -323,48 +321,30 @@ export class DesktopService implements Desktop {
   }
 
   mouseMove(x: number, y: number) {
-    return this.withInput([[x, y]], async (input) => {
-      await input.move(x, y);
-      return input.position();
-    });
+    return this.withInput([[x, y]], (input) => input.move(x, y));
   }
 
   mouseClick(x: number, y: number, button: MouseButton, clickCount: number) {
     if (clickCount < 1 || clickCount > 10) throw invalid(`clickCount must be between 1 and 10 (got ${clickCount})`);
-    return this.withInput([[x, y]], async (input) => {
-      await input.click(x, y, button, clickCount);
-      return input.position();
-    });
+    return this.withInput([[x, y]], (input) => input.click(x, y, button, clickCount));
   }
 
   mouseDown(button: MouseButton, x?: number, y?: number) {
-    return this.withInput(pointOrNone(x, y), async (input) => {
-      await input.mouseDown(button, x, y);
-      return input.position();
-    });
+    return this.withInput(pointOrNone(x, y), (input) => input.mouseDown(button, x, y));
   }
 
   mouseUp(button: MouseButton, x?: number, y?: number) {
-    return this.withInput(pointOrNone(x, y), async (input) => {
-      await input.mouseUp(button, x, y);
-      return input.position();
-    });
+    return this.withInput(pointOrNone(x, y), (input) => input.mouseUp(button, x, y));
   }
 
   mouseDrag(startX: number, startY: number, endX: number, endY: number, button: MouseButton) {
-    return this.withInput([[startX, startY], [endX, endY]], async (input) => {
-      await input.drag(startX, startY, endX, endY, button);
-      return input.position();
-    });
+    return this.withInput([[startX, startY], [endX, endY]], (input) => input.drag(startX, startY, endX, endY, button));
   }
 
   mouseScroll(x: number, y: number, deltaX: number, deltaY: number) {
     if (deltaX === 0 && deltaY === 0) throw invalid("deltaX or deltaY must be non-zero");
     if (Math.abs(deltaX) > 100 || Math.abs(deltaY) > 100) throw invalid("deltaX and deltaY must be between -100 and 100 wheel notches");
-    return this.withInput([[x, y]], async (input) => {
-      await input.scroll(x, y, deltaX, deltaY);
-      return input.position();
-    });
+    return this.withInput([[x, y]], (input) => input.scroll(x, y, deltaX, deltaY));
   }
 
   // ---- keyboard ----
@@ -387,7 +367,7 @@ export class DesktopService implements Desktop {
     await this.withInput([], (input) => input.keyUp(key));
   }
 
-  /** Checks coordinates against the screen, then runs `task` alone on the input queue. */
+  /** Checks coordinates against the screen, then runs `task` (the controller runs actions one at a time). */
   private async withInput<T>(points: Array<[number, number]>, task: (input: InputController) => Promise<T>): Promise<T> {
     const s = await this.live();
     const { width, height } = s.conn.screen;
@@ -395,7 +375,7 @@ export class DesktopService implements Desktop {
       if (x < 0 || y < 0) throw invalid(`Desktop coordinates must be non-negative (got ${x},${y})`);
       if (x >= width || y >= height) throw invalid(`(${x},${y}) is outside the ${width}x${height} screen`);
     }
-    return this.inputQueue.run(() => task(s.input));
+    return task(s.input);
   }
 
   // ---- clipboard ----

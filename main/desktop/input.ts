@@ -100,16 +100,11 @@ export class InputController {
   // ---- mouse ----
 
   position(): Promise<MousePosition> {
-    return this.serial(async () => {
-      const p = await this.queryPointer();
-      return { x: p.rootX, y: p.rootY, screen: 0, window: p.child ? String(p.child) : null };
-    });
+    return this.serial(() => this.settle());
   }
 
-  move(x: number, y: number): Promise<void> {
-    return this.serial(async () => {
-      await this.settle(this.motion(x, y));
-    });
+  move(x: number, y: number): Promise<MousePosition> {
+    return this.serial(() => this.settle(this.motion(x, y)));
   }
 
   /** Presses or releases an X button (1 left, 2 middle, 3 right, 4-7 wheel). */
@@ -120,7 +115,7 @@ export class InputController {
     });
   }
 
-  click(x: number, y: number, button: MouseButton | number = "left", count = 1): Promise<void> {
+  click(x: number, y: number, button: MouseButton | number = "left", count = 1): Promise<MousePosition> {
     return this.serial(async () => {
       if (!Number.isInteger(count) || count < 1 || count > 100) throw invalid(`click count must be an integer between 1 and 100 (got ${count})`);
       const b = buttonNumber(button);
@@ -129,19 +124,19 @@ export class InputController {
         this.fakeButton(b, true);
         this.fakeButton(b, false);
       }
-      await this.settle(at);
+      return this.settle(at);
     });
   }
 
-  mouseDown(button: MouseButton | number = "left", x?: number, y?: number): Promise<void> {
+  mouseDown(button: MouseButton | number = "left", x?: number, y?: number): Promise<MousePosition> {
     return this.pressButtonAt(button, true, x, y);
   }
 
-  mouseUp(button: MouseButton | number = "left", x?: number, y?: number): Promise<void> {
+  mouseUp(button: MouseButton | number = "left", x?: number, y?: number): Promise<MousePosition> {
     return this.pressButtonAt(button, false, x, y);
   }
 
-  drag(startX: number, startY: number, endX: number, endY: number, button: MouseButton | number = "left"): Promise<void> {
+  drag(startX: number, startY: number, endX: number, endY: number, button: MouseButton | number = "left"): Promise<MousePosition> {
     return this.serial(async () => {
       const b = buttonNumber(button);
       const [sx, sy] = this.clampPoint(startX, startY);
@@ -159,12 +154,12 @@ export class InputController {
       } finally {
         this.fakeButton(b, false);
       }
-      await this.settle([ex, ey]);
+      return this.settle([ex, ey]);
     });
   }
 
   /** Wheel notches at (x, y): negative deltaY scrolls up (button 4), negative deltaX left (button 6). */
-  scroll(x: number, y: number, deltaX: number, deltaY: number): Promise<void> {
+  scroll(x: number, y: number, deltaX: number, deltaY: number): Promise<MousePosition> {
     return this.serial(async () => {
       for (const [name, d] of [["deltaX", deltaX], ["deltaY", deltaY]] as const) {
         if (!Number.isInteger(d) || Math.abs(d) > 1000) throw invalid(`${name} must be an integer number of wheel notches (got ${d})`);
@@ -178,7 +173,7 @@ export class InputController {
       };
       notch(deltaY < 0 ? 4 : 5, Math.abs(deltaY));
       notch(deltaX < 0 ? 6 : 7, Math.abs(deltaX));
-      await this.settle(at);
+      return this.settle(at);
     });
   }
 
@@ -285,13 +280,13 @@ export class InputController {
     return run;
   }
 
-  private pressButtonAt(button: MouseButton | number, down: boolean, x?: number, y?: number): Promise<void> {
+  private pressButtonAt(button: MouseButton | number, down: boolean, x?: number, y?: number): Promise<MousePosition> {
     return this.serial(async () => {
       const b = buttonNumber(button);
       if ((x === undefined) !== (y === undefined)) throw invalid("x and y must both be given or both be omitted");
       const at = x !== undefined && y !== undefined ? this.motion(x, y) : undefined;
       this.fakeButton(b, down);
-      await this.settle(at);
+      return this.settle(at);
     });
   }
 
@@ -315,19 +310,19 @@ export class InputController {
   }
 
   /**
-   * Ends a mouse action with one round trip. After a motion that round trip is a
-   * QueryPointer: a window manager's synchronous button grab (openbox's click-to-focus)
+   * Ends a mouse action with one round trip, a QueryPointer, whose answer is the
+   * action's result. A window manager's synchronous button grab (openbox's click-to-focus)
    * freezes pointer events until the WM replays them, which takes seconds while it is
-   * busy with keymap changes, so the fence alone can return before the pointer moved.
-   * Then we poll, briefly: the motion is queued and will land, the wait is a courtesy.
+   * busy with keymap changes, so after a motion we poll briefly until the pointer is
+   * there: the motion is queued and will land, the wait is a courtesy.
    */
-  private async settle(target?: [number, number]): Promise<void> {
-    if (!target) return this.conn.fence();
+  private async settle(target?: [number, number]): Promise<MousePosition> {
     const end = Date.now() + POINTER_SETTLE_MS;
     for (;;) {
       const p = await this.queryPointer();
-      if ((p.rootX === target[0] && p.rootY === target[1]) || Date.now() >= end) return;
-      await sleep(10);
+      const arrived = !target || (p.rootX === target[0] && p.rootY === target[1]);
+      if (arrived || Date.now() >= end) return { x: p.rootX, y: p.rootY, screen: 0, window: p.child ? String(p.child) : null };
+      await sleep(5);
     }
   }
 
