@@ -84,27 +84,25 @@ export class DesktopService implements Desktop {
         installCommand: installCommand(),
       });
     }
-    const run = this.doStart(cfg);
-    this.transition = run;
-    try {
-      await run;
-    } finally {
-      this.transition = undefined;
-    }
+    await this.inTransition(this.doStart(cfg));
     return this.status();
   }
 
   async stop(): Promise<DesktopStatus> {
     if (this.transition) await this.transition.catch(() => undefined);
     if (this.state === "inactive" || this.state === "install_required") return this.status();
-    const run = this.teardown("inactive");
+    await this.inTransition(this.teardown("inactive"));
+    return this.status();
+  }
+
+  /** Marks a start or stop in progress, so a concurrent start is refused and a stop waits. */
+  private async inTransition(run: Promise<void>): Promise<void> {
     this.transition = run;
     try {
       await run;
     } finally {
       this.transition = undefined;
     }
-    return this.status();
   }
 
   async status(): Promise<DesktopStatus> {
