@@ -125,3 +125,32 @@ test("bad arguments exit with status 2 and say what is wrong", async () => {
     assert.match(r.stderr, message);
   }
 });
+
+test("CORS headers are sent only for the origins given with --cors-allow-origin", async () => {
+  const port = await freePort();
+  const s = startAndWait(process.execPath, [bin, "server", "--port", String(port), "--token", "t", "--cors-allow-origin", "http://app.example"]);
+  try {
+    await s.listening;
+    const url = `http://127.0.0.1:${port}/v1/desktop/status`;
+    const preflight = await fetch(url, {
+      method: "OPTIONS",
+      headers: { Origin: "http://app.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization" },
+    });
+    assert.ok(preflight.status < 300, `preflight answered ${preflight.status} without a token`);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "http://app.example");
+    const allowed = await fetch(url, { headers: { Origin: "http://app.example", Authorization: "Bearer t" } });
+    assert.equal(allowed.headers.get("access-control-allow-origin"), "http://app.example");
+    const other = await fetch(url, { headers: { Origin: "http://evil.example", Authorization: "Bearer t" } });
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+  } finally {
+    await s.stop();
+  }
+  const plain = startAndWait(process.execPath, [bin, "server", "--port", String(port), "--no-token"]);
+  try {
+    await plain.listening;
+    const res = await fetch(`http://127.0.0.1:${port}/v1/health`, { headers: { Origin: "http://app.example" } });
+    assert.equal(res.headers.get("access-control-allow-origin"), null, "no CORS unless asked");
+  } finally {
+    await plain.stop();
+  }
+});

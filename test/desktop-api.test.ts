@@ -3,7 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -295,10 +295,47 @@ describe("a running desktop", () => {
     }, 20_000, 200);
   });
 
+  it("opens a target with xdg-open as a desktop process", async () => {
+    const opened = await sdk.openDesktopTarget({ target: path.join(work, "typed.txt") });
+    assert.match(opened.processId, /^proc_\d+$/);
+    assert.ok(opened.pid && opened.pid > 0);
+    const res = await server.fetch("/v1/desktop/open", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    assert.equal(res.status, 400);
+  });
+
   it("stops, and then refuses desktop calls with 409", async () => {
     const status = await sdk.stopDesktop();
     assert.equal(status.state, "inactive");
+    assert.ok(status.processes!.every((p) => !p.running), "Xvfb and openbox are stopped");
     await expectProblem(sdk.getDesktopMousePosition(), 409, "desktop_not_active");
     assert.equal((await sdk.stopDesktop()).state, "inactive");
+  });
+});
+
+describe("starting with a taken display and an own state directory", () => {
+  const stateDir = path.join(work, "state");
+  let squatter: ReturnType<typeof spawn> | undefined;
+
+  after(async () => {
+    await sdk.stopDesktop().catch(() => undefined);
+    squatter?.kill("SIGKILL");
+  });
+
+  it("probes upward past a display in use, and runs openbox autostart from the state directory's HOME", async () => {
+    squatter = spawn("Xvfb", [":150", "-nolisten", "tcp"], { stdio: "ignore" });
+    await eventually("the squatting Xvfb to own :150", () => existsSync("/tmp/.X11-unix/X150"));
+    const autostart = path.join(stateDir, "home", ".config", "openbox", "autostart");
+    mkdirSync(path.dirname(autostart), { recursive: true });
+    writeFileSync(autostart, 'echo "$DISPLAY" > "$HOME/autostart-ran" &\n');
+
+    const status = await sdk.startDesktop({ displayNum: 150, stateDir, width: 800, height: 600 });
+    assert.equal(status.state, "active");
+    assert.notEqual(status.display, ":150", "a display in use is skipped");
+    assert.ok(Number(status.display!.slice(1)) > 150);
+    assert.deepEqual(status.resolution, { width: 800, height: 600, dpi: 96 });
+    const marker = path.join(stateDir, "home", "autostart-ran");
+    await eventually("openbox's autostart to run", () => existsSync(marker));
+    assert.equal(readFileSync(marker, "utf8").trim(), status.display);
+    assert.equal((await sharp(await sdk.takeDesktopScreenshot()).metadata()).width, 800);
   });
 });
