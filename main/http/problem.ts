@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { Type } from "typebox";
 import { GlasspaneError } from "../shared/errors.js";
 
 /** RFC 7807 body; `type` is a stable URN, `code` repeats its last part for convenience. */
@@ -12,6 +13,18 @@ export interface Problem {
 }
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** The documented shape of every error answer (OpenAPI). */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: "urn:glasspane:error:<code>" }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+  },
+  { additionalProperties: true, description: "RFC 7807 problem (application/problem+json)" },
+);
 
 export function problem(code: string, status: number, detail: string, extra: Record<string, unknown> = {}): Problem {
   return { type: `urn:glasspane:error:${code}`, title: titleOf(code), status, detail, code, ...extra };

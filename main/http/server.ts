@@ -5,7 +5,7 @@ import swagger from "@fastify/swagger";
 import { Ajv } from "ajv";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Desktop } from "../desktop/types.js";
-import { problem, sendProblem, toProblem } from "./problem.js";
+import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
 
@@ -96,6 +96,18 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
       components: options.token !== undefined ? { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } } : {},
       security: options.token !== undefined ? [{ bearer: [] }] : [],
     },
+  });
+
+  // Every route documents its errors and gets an operationId derived from its path.
+  app.addHook("onRoute", (route) => {
+    if (route.schema?.hide) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const segments = route.url.split("/").filter((p) => p && !p.startsWith(":"));
+    route.schema = {
+      operationId: `${String(methods[0]).toLowerCase()}_${segments.join("_")}`,
+      ...route.schema,
+      response: { ...(route.schema?.response as object), "4XX": ProblemSchema, "5XX": ProblemSchema },
+    };
   });
 
   registerHealthRoutes(app);

@@ -17,11 +17,11 @@ export function registerDesktopRoutes(app: App, desktop: Desktop) {
   );
   app.get("/v1/desktop/display/info", { schema: { tags, response: { 200: S.DesktopDisplayInfoResponse } } }, () => desktop.displayInfo());
 
-  app.get("/v1/desktop/screenshot", { schema: { tags, summary: "Full-screen screenshot", querystring: S.DesktopScreenshotQuery } }, async (req, reply) => {
+  app.get("/v1/desktop/screenshot", { schema: { tags, summary: "Full-screen screenshot", querystring: S.DesktopScreenshotQuery, response: { 200: S.ScreenshotResponse } } }, async (req, reply) => {
     const image = await desktop.screenshot(screenshotOptions(req.query));
     return reply.type(image.contentType).header("cache-control", "no-store").send(image.data);
   });
-  app.get("/v1/desktop/screenshot/region", { schema: { tags, summary: "Screenshot of a region", querystring: S.DesktopRegionScreenshotQuery } }, async (req, reply) => {
+  app.get("/v1/desktop/screenshot/region", { schema: { tags, summary: "Screenshot of a region", querystring: S.DesktopRegionScreenshotQuery, response: { 200: S.ScreenshotResponse } } }, async (req, reply) => {
     const { x, y, width, height } = req.query;
     const image = await desktop.screenshot(screenshotOptions(req.query), { x, y, width, height });
     return reply.type(image.contentType).header("cache-control", "no-store").send(image.data);

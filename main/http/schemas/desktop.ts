@@ -9,10 +9,10 @@ export const Opt = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([s
 const Int = (opts: Record<string, unknown> = {}) => Type.Integer({ minimum: -2147483648, maximum: 2147483647, ...opts });
 const Coord = (description: string) => Int({ minimum: 0, description });
 
-export const MouseButton = Type.Union([Type.Literal("left"), Type.Literal("middle"), Type.Literal("right")]);
-export const ScreenshotFormat = Type.Union([Type.Literal("png"), Type.Literal("jpeg"), Type.Literal("webp")]);
-export const SelectionQuery = Type.Union([Type.Literal("clipboard"), Type.Literal("primary")]);
-export const SelectionWrite = Type.Union([Type.Literal("clipboard"), Type.Literal("primary"), Type.Literal("both")]);
+export const MouseButton = Type.Enum(["left", "middle", "right"]);
+export const ScreenshotFormat = Type.Enum(["png", "jpeg", "webp"]);
+export const SelectionQuery = Type.Enum(["clipboard", "primary"]);
+export const SelectionWrite = Type.Enum(["clipboard", "primary", "both"]);
 
 export const DesktopStartRequest = Type.Object(
   {
@@ -22,7 +22,7 @@ export const DesktopStartRequest = Type.Object(
     displayNum: Opt(Int({ minimum: 0, maximum: 65000, description: "first X display number to try; probed upward (99)" })),
     stateDir: Opt(Type.String({ minLength: 1 })),
     recordingFps: Opt(Int({ minimum: 1, maximum: 60 })),
-    streamVideoCodec: Opt(Type.Union([Type.Literal("vp8"), Type.Literal("vp9"), Type.Literal("h264")])),
+    streamVideoCodec: Opt(Type.Enum(["vp8", "vp9", "h264"])),
     streamAudioCodec: Opt(Type.String()),
     streamFrameRate: Opt(Int({ minimum: 1, maximum: 60 })),
     webrtcPortRange: Opt(Type.String({ pattern: "^[0-9]{1,5}-[0-9]{1,5}$" })),
@@ -48,14 +48,7 @@ export const DesktopWindowInfo = Type.Object({
   isActive: Type.Boolean(),
 });
 export const DesktopStatusResponse = Type.Object({
-  state: Type.Union([
-    Type.Literal("inactive"),
-    Type.Literal("install_required"),
-    Type.Literal("starting"),
-    Type.Literal("active"),
-    Type.Literal("stopping"),
-    Type.Literal("failed"),
-  ]),
+  state: Type.Enum(["inactive", "install_required", "starting", "active", "stopping", "failed"]),
   display: Opt(Type.String()),
   resolution: Opt(DesktopResolution),
   startedAt: Opt(Type.String()),
@@ -155,3 +148,9 @@ export const DesktopLaunchRequest = Type.Object(
 export const DesktopLaunchResponse = Type.Object({ processId: Type.String(), pid: Opt(Int()), windowId: Opt(Type.String()) });
 export const DesktopOpenRequest = Type.Object({ target: Type.String({ minLength: 1 }) }, { additionalProperties: false });
 export const DesktopOpenResponse = Type.Object({ processId: Type.String(), pid: Opt(Int()) });
+
+/** The 200 answer of the screenshot routes: image bytes in the requested format. */
+export const ScreenshotResponse = {
+  description: "the image, as image/png, image/jpeg or image/webp",
+  content: Object.fromEntries(["image/png", "image/jpeg", "image/webp"].map((t) => [t, { schema: { type: "string", format: "binary" } }])),
+};
