@@ -318,12 +318,13 @@ describe("starting with a taken display and an own state directory", () => {
 
   after(async () => {
     await sdk.stopDesktop().catch(() => undefined);
-    squatter?.kill("SIGKILL");
+    squatter?.kill("SIGTERM");
   });
 
   it("probes upward past a display in use, and runs openbox autostart from the state directory's HOME", async () => {
     squatter = spawn("Xvfb", [":150", "-nolisten", "tcp"], { stdio: "ignore" });
-    await eventually("the squatting Xvfb to own :150", () => existsSync("/tmp/.X11-unix/X150"));
+    const lock = "/tmp/.X150-lock";
+    await eventually("the squatting Xvfb to own :150", () => existsSync(lock) && Number(readFileSync(lock, "utf8").trim()) === squatter!.pid);
     const autostart = path.join(stateDir, "home", ".config", "openbox", "autostart");
     mkdirSync(path.dirname(autostart), { recursive: true });
     writeFileSync(autostart, 'echo "$DISPLAY" > "$HOME/autostart-ran" &\n');
