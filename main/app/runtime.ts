@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
 import { createHttpServer, type App } from "../http/server.js";
@@ -44,6 +45,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       corsAllowCredentials: config.corsAllowCredentials,
       version,
       logger: config.logger,
+      uiDir: fileURLToPath(new URL("../../../renderer/", import.meta.url)),
     },
     { desktop },
   );

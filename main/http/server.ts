@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
+import fastifyStatic from "@fastify/static";
 import { Ajv } from "ajv";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Desktop } from "../desktop/types.js";
@@ -18,6 +19,8 @@ export interface HttpOptions {
   corsAllowCredentials?: boolean;
   version: string;
   logger?: boolean;
+  /** folder of the web UI, served at /ui/ */
+  uiDir?: string;
 }
 
 export interface HttpServices {
@@ -77,6 +80,8 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
     const expected = digest(options.token);
     app.addHook("onRequest", async (request, reply) => {
       if (request.method === "OPTIONS" && options.corsAllowOrigins?.length) return;
+      // the UI's own files hold no data; the page calls the API with the token
+      if (request.url === "/ui" || request.url.startsWith("/ui/")) return;
       const header = request.headers.authorization;
       let presented: string | undefined;
       if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
@@ -113,6 +118,10 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  if (options.uiDir) {
+    await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });
+    app.get("/ui", { schema: { hide: true } }, (_req, reply) => reply.redirect("/ui/"));
+  }
 
   return app;
 }
