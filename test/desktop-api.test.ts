@@ -121,6 +121,8 @@ describe("a running desktop", () => {
     assert.deepEqual(await sdk.getDesktopDisplayInfo(), { display, resolution: { width: W, height: H, dpi: 96 } });
     // start on an active desktop is a no-op answering the current status
     assert.equal((await sdk.startDesktop({})).display, display);
+    // no window yet, so nothing has the focus
+    await expectProblem(sdk.getDesktopFocusedWindow(), 404, "no_focused_window");
   });
 
   it("launches an app, waits for its window and types any Unicode text into it exactly", async () => {
@@ -132,8 +134,18 @@ describe("a running desktop", () => {
     const text = "héllo € 漢字 ñ — Hello, World! ~`!@#$%^&*()_+-={}[]|\\:\";'<>?,./ 0123456789";
     await sdk.typeDesktopText({ text: `${text}\n` });
     await sdk.typeDesktopText({ text: "second line, Ünïcödé ☃ again 漢字\n" });
-    await eventually("the typed text to reach the file", () => readFileSync(file, "utf8").split("\n").length >= 3);
-    assert.equal(readFileSync(file, "utf8"), `${text}\nsecond line, Ünïcödé ☃ again 漢字\n`);
+    // key names in X (xdotool) and DOM spelling
+    await sdk.typeDesktopText({ text: "dom" });
+    await sdk.pressDesktopKey({ key: "Enter" });
+    await sdk.typeDesktopText({ text: "x11" });
+    await sdk.pressDesktopKey({ key: "Return" });
+    await sdk.pressDesktopKey({ key: "a", modifiers: { shift: true } });
+    await sdk.typeDesktopText({ text: "bc" });
+    await sdk.pressDesktopKey({ key: "Backspace" });
+    await sdk.pressDesktopKey({ key: "Enter" });
+    const expected = `${text}\nsecond line, Ünïcödé ☃ again 漢字\ndom\nx11\nAb\n`;
+    await eventually("the typed text to reach the file", () => readFileSync(file, "utf8").split("\n").length >= 6);
+    assert.equal(readFileSync(file, "utf8"), expected);
     // a key press with modifiers reaches the app: ctrl+d ends cat, and xterm closes
     await sdk.pressDesktopKey({ key: "d", modifiers: { ctrl: true } });
     await eventually("xterm to close after ctrl+d", async () => !(await xtermWindow("typing")));
@@ -172,9 +184,15 @@ describe("a running desktop", () => {
     const listed = await xtermWindow("mover");
     assert.ok(listed, "the xterm is listed by title");
     assert.equal(listed.id, windowId);
+    // a tiny window is left out of the list unless it is the active one
+    const tiny = await sdk.launchDesktopApp({ app: "xterm", args: ["-title", "tiny", "-geometry", "4x2+900+600"], wait: true });
+    assert.ok(tiny.windowId);
+    await sdk.focusDesktopWindow(tiny.windowId);
+    assert.ok(await xtermWindow("tiny"), "the active window is always listed");
     const focused = await sdk.focusDesktopWindow(windowId);
     assert.equal(focused.isActive, true);
     assert.equal((await sdk.getDesktopFocusedWindow()).id, windowId);
+    assert.equal(await xtermWindow("tiny"), undefined, "a window under 120x80 is not listed");
 
     const before = await raw(await sdk.takeDesktopScreenshot());
     const moved = await sdk.moveDesktopWindow(windowId, { x: 600, y: 380 });
@@ -225,6 +243,8 @@ describe("a running desktop", () => {
 
       const theirs = `from xclip ${selection} ñ ☃`;
       await xclipSet(selection, theirs);
+      // xclip's parent exits before the child it forks owns the selection
+      await eventually("xclip's text to be read through the API", async () => (await sdk.getDesktopClipboard({ selection })).text === theirs, 5000);
       assert.deepEqual(await sdk.getDesktopClipboard({ selection }), { text: theirs, selection });
     });
   }
