@@ -142,8 +142,10 @@ describe("a running desktop", () => {
     await sdk.pressDesktopKey({ key: "a", modifiers: { shift: true } });
     await sdk.typeDesktopText({ text: "bc" });
     await sdk.pressDesktopKey({ key: "Backspace" });
+    await sdk.pressDesktopKey({ key: "KP_1" });
+    await sdk.pressDesktopKey({ key: "KP_Add" });
     await sdk.pressDesktopKey({ key: "Enter" });
-    const expected = `${text}\nsecond line, Ünïcödé ☃ again 漢字\ndom\nx11\nAb\n`;
+    const expected = `${text}\nsecond line, Ünïcödé ☃ again 漢字\ndom\nx11\nAb1+\n`;
     await eventually("the typed text to reach the file", () => readFileSync(file, "utf8").split("\n").length >= 6);
     assert.equal(readFileSync(file, "utf8"), expected);
     // a key press with modifiers reaches the app: ctrl+d ends cat, and xterm closes

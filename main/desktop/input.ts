@@ -529,17 +529,29 @@ export class InputController {
     if (!this.shiftKeycode) throw new GlasspaneError("x11_error", 502, "the X keymap has no Shift key");
   }
 
-  /** keysym -> first keycode that produces it, unshifted positions before shifted ones. */
+  /**
+   * keysym -> first keycode that produces it, unshifted positions before shifted ones.
+   * The shifted half of a keypad key (KP_1 under KP_End) is reached with NumLock, not
+   * Shift (Shift+KP_End stays KP_End), so such keysyms count as missing and get a spare
+   * keycode of their own.
+   */
   private indexKeymap(): void {
     const positions = new Map<number, KeyPosition>();
     for (const level of [0, 1]) {
       this.keymap.forEach((row, i) => {
         const sym = row[level];
-        if (sym && !positions.has(sym)) positions.set(sym, { keycode: i + this.minKeycode, shift: level === 1 });
+        if (!sym || positions.has(sym)) return;
+        if (level === 1 && isKeypadKey(row[0]!)) return;
+        positions.set(sym, { keycode: i + this.minKeycode, shift: level === 1 });
       });
     }
     this.positions = positions;
   }
+}
+
+/** X keysyms of the numeric keypad (XK_KP_Space .. XK_KP_Equal). */
+function isKeypadKey(keysym: number): boolean {
+  return keysym >= 0xff80 && keysym <= 0xffbd;
 }
 
 function buttonNumber(button: MouseButton | number): number {
