@@ -1,4 +1,4 @@
-import type { XConnection, XEvent } from "./x11/connection.js";
+import { X_REQUEST_TIMEOUT_MS, type XConnection, type XEvent } from "./x11/connection.js";
 import type { KeyModifiers, MouseButton, MousePosition } from "./types.js";
 import { GlasspaneError, invalid } from "../shared/errors.js";
 import { sleep, withDeadline } from "../shared/deadline.js";
@@ -187,7 +187,8 @@ export class InputController {
       // Resolve everything first: an invalid character must not leave half the text typed.
       const keys = [...text].map(charCandidates);
       await this.typeKeys(keys, delayMs);
-      await this.conn.fence();
+      // the server may still be delivering a long text to the app: give it time per key
+      await this.conn.fence(X_REQUEST_TIMEOUT_MS + keys.length * 0.5);
     });
   }
 
