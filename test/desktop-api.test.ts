@@ -168,6 +168,20 @@ describe("a running desktop", () => {
     assert.deepEqual([wm.format, wm.width, wm.height], ["webp", W / 4, H / 4]);
   });
 
+  it("draws the real cursor only when showCursor is set", async () => {
+    await sdk.moveDesktopMouse({ x: 1200, y: 120 });
+    const region = { x: 1190, y: 110, width: 40, height: 40 };
+    const plain = await raw(await sdk.takeDesktopRegionScreenshot(region));
+    const withCursor = await raw(await sdk.takeDesktopRegionScreenshot({ ...region, showCursor: true }));
+    let differing = 0;
+    for (let i = 0; i < plain.data.length; i += 3) if (plain.data.readUIntBE(i, 3) !== withCursor.data.readUIntBE(i, 3)) differing++;
+    assert.ok(differing > 20, `the cursor changed ${differing} pixels`);
+    // the arrow's hot spot is at the pointer: the pixel there is painted, the one up-left of it is not
+    const at = (img: typeof plain, x: number, y: number) => img.data.readUIntBE(((y - region.y) * region.width + (x - region.x)) * 3, 3);
+    assert.notEqual(at(withCursor, 1201, 122), at(plain, 1201, 122));
+    assert.equal(at(withCursor, 1195, 115), at(plain, 1195, 115));
+  });
+
   it("captures a region identical to the same area of a full screenshot", async () => {
     await sdk.launchDesktopApp({ app: "xterm", args: ["-title", "region", "-e", "ls -la /usr/bin; sleep 600"], wait: true });
     const region = { x: 37, y: 51, width: 401, height: 299 };
@@ -331,6 +345,32 @@ describe("a running desktop", () => {
     assert.ok(status.processes!.every((p) => !p.running), "Xvfb and openbox are stopped");
     await expectProblem(sdk.getDesktopMousePosition(), 409, "desktop_not_active");
     assert.equal((await sdk.stopDesktop()).state, "inactive");
+  });
+});
+
+describe("a machine without the desktop's programs", () => {
+  let bare: TestServer;
+  before(async () => {
+    bare = await startServer({ env: { PATH: "/nonexistent" } });
+  });
+  after(async () => {
+    await bare?.stop();
+  });
+
+  it("reports install_required with the missing programs and the command that installs them", async () => {
+    const status = await bare.sdk.getDesktopStatus();
+    assert.equal(status.state, "install_required");
+    assert.deepEqual(status.missingDependencies, ["Xvfb", "openbox"]);
+    assert.match(status.installCommand!, /xvfb.*openbox/);
+    try {
+      await bare.sdk.startDesktop({});
+      assert.fail("start succeeded without Xvfb");
+    } catch (err) {
+      assert.ok(err instanceof SandboxAgentError);
+      assert.equal(err.status, 503);
+      assert.equal(err.problem?.type, "urn:glasspane:error:desktop_dependencies_missing");
+      assert.match(err.problem!.detail!, /Xvfb/);
+    }
   });
 });
 
