@@ -311,6 +311,22 @@ describe("a running desktop", () => {
     }
   });
 
+  it("answers 504 instead of hanging while the X server is frozen, and recovers when it resumes", async () => {
+    const xvfb = (await sdk.getDesktopStatus()).processes!.find((p) => p.name === "Xvfb")!;
+    process.kill(xvfb.pid!, "SIGSTOP");
+    try {
+      const started = Date.now();
+      await expectProblem(sdk.takeDesktopScreenshot(), 504, "timeout");
+      await expectProblem(sdk.moveDesktopMouse({ x: 3, y: 3 }), 504, "timeout");
+      await expectProblem(sdk.setDesktopClipboard({ text: "frozen" }), 504, "timeout");
+      assert.ok(Date.now() - started < 15_000, "each call gave up after its deadline");
+      assert.equal((await sdk.getDesktopStatus()).state, "active", "status still answers");
+    } finally {
+      process.kill(xvfb.pid!, "SIGCONT");
+    }
+    await eventually("input to work again", async () => (await sdk.moveDesktopMouse({ x: 4, y: 4 })).x === 4);
+  });
+
   it("brings Xvfb back after it is killed, and the API works again", async () => {
     const status = await sdk.getDesktopStatus();
     const xvfb = status.processes!.find((p) => p.name === "Xvfb")!;
