@@ -2,7 +2,8 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -152,5 +153,32 @@ test("CORS headers are sent only for the origins given with --cors-allow-origin"
     assert.equal(res.headers.get("access-control-allow-origin"), null, "no CORS unless asked");
   } finally {
     await plain.stop();
+  }
+});
+
+test("a server killed outright takes its Xvfb and openbox with it", async () => {
+  const port = await freePort();
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), "glasspane-kill-"));
+  const s = startAndWait(process.execPath, [bin, "server", "--port", String(port), "--no-token", "--desktop", "--state-dir", stateDir]);
+  try {
+    await s.listening;
+    const status = await (await fetch(`http://127.0.0.1:${port}/v1/desktop/status`)).json();
+    const pids: number[] = status.processes.map((p: { pid: number }) => p.pid);
+    assert.equal(pids.length, 2);
+    process.kill(s.child.pid!, "SIGKILL");
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const end = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(pids.filter(alive), [], "no desktop process outlives the server");
+  } finally {
+    await s.stop();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 });

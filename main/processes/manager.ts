@@ -2,6 +2,7 @@ import { EventEmitter, once } from "node:events";
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
+import which from "which";
 import { GlasspaneError } from "../shared/errors.js";
 import { sleep } from "../shared/deadline.js";
 
@@ -51,6 +52,17 @@ export interface ProcessInfo {
 }
 
 const MAX_LOG_ENTRIES = 2000;
+
+const setpriv = which.sync("setpriv", { nothrow: true });
+
+/**
+ * Children must not outlive a runtime that is killed outright (SIGKILL, OOM): a
+ * leftover Xvfb would hold its display and openbox would spin. util-linux's setpriv sets
+ * the parent-death signal and then execs the program, so the pid stays the child's own.
+ */
+function dieWithParent(command: string, args: string[]): [string, string[]] {
+  return setpriv ? [setpriv, ["--pdeathsig", "TERM", "--", command, ...args]] : [command, args];
+}
 
 /** One child process owned by the manager, possibly restarted several times under the same id. */
 export class ManagedProcess extends EventEmitter {
@@ -102,7 +114,8 @@ export class ManagedProcess extends EventEmitter {
 
   /** Starts the child; resolves once it has spawned, rejects (502) when it cannot be spawned. */
   async start(): Promise<void> {
-    const child = execa(this.spec.command, this.spec.args ?? [], {
+    const [file, args] = dieWithParent(this.spec.command, this.spec.args ?? []);
+    const child = execa(file, args, {
       cwd: this.spec.cwd,
       env: this.spec.env,
       extendEnv: true,
