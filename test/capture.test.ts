@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import sharp from "sharp";
 import { ScreenCapture, toRgb, type CapturedFrame } from "../main/desktop/capture.js";
 import { blankFrame, clipRect, contentTypes, encodeFrame, scaledSize } from "../main/desktop/encode.js";
 import type { Rect, RgbFrame } from "../main/desktop/types.js";
-import { XConnection } from "../main/desktop/x11/connection.js";
+import type { XConnection } from "../main/desktop/x11/connection.js";
+import { TestDisplay } from "./support/display.js";
 
 const DISPLAY = ":63";
 const W = 1280;
@@ -29,28 +27,11 @@ const SCENE: { rect: Rect; rgb: Rgb }[] = [
 /** Where the pointer rests for the cursor tests: plain background all around. */
 const POINTER = { x: 640, y: 700 };
 
-let xvfb: ChildProcess | undefined;
-let xvfbLog = "";
+let display: TestDisplay;
 let app: XConnection; // owns the scene windows and moves the pointer
 let conn: XConnection; // what the runtime would hold
 let shm: ScreenCapture;
 let core: ScreenCapture;
-
-async function withDeadline<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    if (xvfb && xvfb.exitCode !== null) throw new Error(`Xvfb exited (${xvfb.exitCode}) while waiting for ${what}: ${xvfbLog}`);
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
-}
 
 function pixelOf(rgb: Rgb): number {
   return (rgb[0] << 16) | (rgb[1] << 8) | rgb[2];
@@ -92,11 +73,9 @@ async function movePointer(x: number, y: number): Promise<void> {
 
 describe("screen capture against Xvfb", { timeout: 120_000 }, () => {
   before(async () => {
-    assert.ok(!existsSync("/tmp/.X11-unix/X63"), `display ${DISPLAY} is already in use`);
-    xvfb = spawn("Xvfb", [DISPLAY, "-screen", "0", `${W}x${H}x24`, "-nolisten", "tcp"], { stdio: ["ignore", "ignore", "pipe"] });
-    xvfb.stderr!.on("data", (d: Buffer) => (xvfbLog = (xvfbLog + d.toString()).slice(-4000)));
-    app = await withDeadline("Xvfb to accept connections", 15_000, () => XConnection.open(DISPLAY, 2000));
-    conn = await XConnection.open(DISPLAY);
+    display = await TestDisplay.start(DISPLAY, { width: W, height: H, wm: false });
+    app = await display.connect();
+    conn = await display.connect();
 
     const X = app.X;
     X.ChangeWindowAttributes(app.screen.root, { backgroundPixel: pixelOf(BACKGROUND) });
@@ -119,14 +98,7 @@ describe("screen capture against Xvfb", { timeout: 120_000 }, () => {
   after(async () => {
     shm?.close();
     core?.close();
-    conn?.close();
-    app?.close();
-    if (xvfb && xvfb.exitCode === null) {
-      const exited = new Promise((resolve) => xvfb!.once("exit", resolve));
-      xvfb.kill("SIGTERM");
-      await Promise.race([exited, sleep(5000, undefined, { ref: false })]);
-      if (xvfb.exitCode === null) xvfb.kill("SIGKILL");
-    }
+    await display?.stop();
   });
 
   it("picks MIT-SHM on a local Xvfb and core GetImage when forced", { timeout: TEST_TIMEOUT }, () => {

@@ -1,9 +1,9 @@
 import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import x11 from "x11";
-import { XConnection } from "../main/desktop/x11/connection.js";
+import type { XConnection } from "../main/desktop/x11/connection.js";
+import { TestDisplay } from "./support/display.js";
 import { Clipboard } from "../main/desktop/clipboard.js";
 import { WindowManager } from "../main/desktop/windows.js";
 import { GlasspaneError } from "../main/shared/errors.js";
@@ -11,27 +11,18 @@ import { pollUntil, sleep } from "../main/shared/deadline.js";
 import type { WindowInfo } from "../main/desktop/types.js";
 
 const DISPLAY = ":62";
-const env = { ...process.env, DISPLAY };
 const UNICODE = "héllo € 漢字";
 
-const children: ChildProcess[] = [];
-const conns: XConnection[] = [];
+let display: TestDisplay;
 let conn: XConnection;
 let clipboard: Clipboard;
 let wm: WindowManager;
 let xterm: ChildProcess;
 
-function start(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { env, stdio: "ignore" });
-  child.on("error", () => undefined);
-  children.push(child);
-  return child;
-}
-
 /** Runs a short-lived X client and returns its stdout; rejects on a non-zero exit or after `ms`. */
 function run(cmd: string, args: string[], ms = 5000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { env: display.env, stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on("data", (d: Buffer) => out.push(d));
@@ -71,7 +62,7 @@ async function xclipSet(text: string, selection: "clipboard" | "primary", ms = 5
 
 function xclipSpawn(text: string, selection: "clipboard" | "primary", ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("xclip", ["-i", "-selection", selection], { env, stdio: ["pipe", "ignore", "ignore"] });
+    const child = spawn("xclip", ["-i", "-selection", selection], { env: display.env, stdio: ["pipe", "ignore", "ignore"] });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`xclip -i took longer than ${ms} ms`));
@@ -102,11 +93,7 @@ async function xwininfo(id: string): Promise<{ x: number; y: number; width: numb
   return { x: num("Absolute upper-left X"), y: num("Absolute upper-left Y"), width: num("Width"), height: num("Height") };
 }
 
-async function open(): Promise<XConnection> {
-  const c = await XConnection.open(DISPLAY);
-  conns.push(c);
-  return c;
-}
+const open = () => display.connect();
 
 async function waitForWindow(title: string): Promise<WindowInfo> {
   const w = await pollUntil(async () => (await wm.listAll()).find((w) => w.title === title), 10_000, 50);
@@ -124,31 +111,17 @@ async function rejectsWith(p: Promise<unknown>, status: number, code: string) {
 }
 
 before(async () => {
-  assert.ok(!existsSync("/tmp/.X62-lock"), "display :62 is already in use");
-  start("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
-  const ready = await pollUntil(async () => (existsSync("/tmp/.X11-unix/X62") ? true : undefined), 10_000, 50);
-  assert.ok(ready, "Xvfb did not start within 10 s");
+  display = await TestDisplay.start(DISPLAY, { width: 1280, height: 800 });
   conn = await open();
-  start("openbox", ["--sm-disable"]);
-  const wmUp = await pollUntil(async () => (await conn.getProperty(conn.screen.root, "_NET_SUPPORTING_WM_CHECK")) && true, 10_000, 50);
-  assert.ok(wmUp, "openbox did not start within 10 s");
   clipboard = await Clipboard.create(conn);
   wm = new WindowManager(conn);
-  xterm = start("xterm", ["-title", "gp-test", "-geometry", "80x24+40+40"]);
+  xterm = display.spawn("xterm", ["-title", "gp-test", "-geometry", "80x24+40+40"]);
   await waitForWindow("gp-test");
 });
 
 after(async () => {
   clipboard?.close();
-  for (const c of conns) c.close();
-  for (const child of children.reverse()) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(3000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
-  }
+  await display?.stop();
 });
 
 // ---- clipboard ----
@@ -272,7 +245,7 @@ test("windows: move and resize report the real geometry", { timeout: 30_000 }, a
 });
 
 test("windows: focus switches the active window", { timeout: 30_000 }, async () => {
-  start("xterm", ["-title", "gp-test-2", "-geometry", "60x20+500+300"]);
+  display.spawn("xterm", ["-title", "gp-test-2", "-geometry", "60x20+500+300"]);
   const second = await waitForWindow("gp-test-2");
   const first = await waitForWindow("gp-test");
 

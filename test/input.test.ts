@@ -1,21 +1,20 @@
 import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { XConnection } from "../main/desktop/x11/connection.js";
+import type { XConnection } from "../main/desktop/x11/connection.js";
+import { TestDisplay } from "./support/display.js";
 import { InputController } from "../main/desktop/input.js";
 import { parseChord, resolveKeysym } from "../main/desktop/keys.js";
 import { GlasspaneError } from "../main/shared/errors.js";
 import { pollUntil, sleep } from "../main/shared/deadline.js";
 
 const DISPLAY = ":61";
-const env = { ...process.env, DISPLAY, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" };
 // xterm placed here by -geometry (openbox honours a user-given position)
 const XTERM_AT = { x: 40, y: 40 };
 
-const children: ChildProcess[] = [];
+let display: TestDisplay;
 let dir: string;
 let typedPath: string;
 let conn: XConnection;
@@ -23,13 +22,6 @@ let input: InputController;
 let emptyKeycodesAtStart: number;
 /** everything typed so far, which `cat` must have written to typedPath */
 let expected = "";
-
-function start(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { env, stdio: "ignore" });
-  child.on("error", () => undefined);
-  children.push(child);
-  return child;
-}
 
 async function must<T>(what: string, check: () => Promise<T | undefined>, ms: number): Promise<T> {
   const value = await pollUntil(check, ms, 25);
@@ -91,20 +83,10 @@ async function rejectsWith400(promise: Promise<unknown>, message: RegExp): Promi
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "gp-input-"));
   typedPath = join(dir, "typed.txt");
-  const xvfb = start("Xvfb", [DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
-  conn = await must(
-    "Xvfb to accept connections",
-    async () => {
-      if (xvfb.exitCode !== null) throw new Error(`Xvfb ${DISPLAY} exited with ${xvfb.exitCode} (is the display taken?)`);
-      return XConnection.open(DISPLAY, 1000).catch(() => undefined);
-    },
-    10_000,
-  );
+  display = await TestDisplay.start(DISPLAY, { width: 1280, height: 800 });
+  conn = await display.connect();
   emptyKeycodesAtStart = await countEmptyKeycodes();
-
-  start("openbox", []);
-  await must("openbox to manage the screen", () => conn.getProperty(conn.screen.root, "_NET_SUPPORTING_WM_CHECK"), 10_000);
-  start("xterm", ["-u8", "-geometry", `80x24+${XTERM_AT.x}+${XTERM_AT.y}`, "-e", "sh", "-c", `cat > '${typedPath}'`]);
+  display.spawn("xterm", ["-u8", "-geometry", `80x24+${XTERM_AT.x}+${XTERM_AT.y}`, "-e", "sh", "-c", `cat > '${typedPath}'`]);
   await must("xterm's window", xtermWindow, 10_000);
   await must("cat to open its output file", async () => (existsSync(typedPath) ? true : undefined), 10_000);
 
@@ -115,14 +97,7 @@ before(async () => {
 
 after(async () => {
   await input?.close().catch(() => undefined);
-  conn?.close();
-  for (const child of children.reverse()) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  }
-  await Promise.race([
-    Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once("exit", r))))),
-    sleep(3000),
-  ]);
+  await display?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
