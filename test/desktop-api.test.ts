@@ -231,18 +231,48 @@ describe("a running desktop", () => {
     assert.ok(changed > 100, `only ${changed} sampled pixels changed where the window was`);
   });
 
-  it("moves, clicks, drags and scrolls the mouse", async () => {
+  it("moves, clicks, scrolls and drags the mouse, with visible effects", async () => {
     const moved = await sdk.moveDesktopMouse({ x: 200, y: 300 });
     assert.deepEqual([moved.x, moved.y], [200, 300]);
     const pos = await sdk.getDesktopMousePosition();
     assert.deepEqual([pos.x, pos.y], [200, 300]);
-    const clicked = await sdk.clickDesktop({ x: 5, y: 700, button: "right", clickCount: 1 });
-    assert.deepEqual([clicked.x, clicked.y], [5, 700]);
-    await sdk.pressDesktopKey({ key: "Escape" }); // close openbox's root menu
-    const dragged = await sdk.dragDesktopMouse({ startX: 1000, startY: 700, endX: 1100, endY: 750 });
-    assert.deepEqual([dragged.x, dragged.y], [1100, 750]);
-    const scrolled = await sdk.scrollDesktop({ x: 640, y: 400, deltaY: 3 });
-    assert.deepEqual([scrolled.x, scrolled.y], [640, 400]);
+
+    const { windowId } = await sdk.launchDesktopApp({ app: "xterm", args: ["-title", "mouse", "-geometry", "60x20+40+420", "-e", "sh", "-c", "seq 1 400; sleep 600"], wait: true });
+    assert.ok(windowId);
+    await eventually("seq to fill the xterm", async () => (await xtermWindow("mouse")) !== undefined);
+    const w = (await xtermWindow("mouse"))!;
+    const centre = { x: w.x + Math.floor(w.width / 2), y: w.y + Math.floor(w.height / 2) };
+
+    // click: openbox gives the focus to the window clicked into
+    const other = (await xtermWindow("mover"))!;
+    await sdk.focusDesktopWindow(other.id);
+    const clicked = await sdk.clickDesktop({ ...centre, button: "left", clickCount: 1 });
+    assert.deepEqual([clicked.x, clicked.y], [centre.x, centre.y]);
+    await eventually("the clicked window to get the focus", async () => (await sdk.getDesktopFocusedWindow()).id === windowId);
+
+    // scroll: the wheel scrolls xterm's scrollback up, and back down again
+    const area = { x: w.x, y: w.y, width: w.width, height: w.height };
+    const still = await raw(await sdk.takeDesktopRegionScreenshot(area));
+    const scrolled = await sdk.scrollDesktop({ ...centre, deltaY: -5 });
+    assert.deepEqual([scrolled.x, scrolled.y], [centre.x, centre.y]);
+    await eventually("the scrollback to show", async () => !(await raw(await sdk.takeDesktopRegionScreenshot(area))).data.equals(still.data));
+    await sdk.scrollDesktop({ ...centre, deltaY: 5 });
+    await eventually("scrolling down to restore the view", async () => (await raw(await sdk.takeDesktopRegionScreenshot(area))).data.equals(still.data));
+
+    // drag: pulling the title bar moves the window by the drag's distance (less up to
+    // openbox's drag threshold, which it swallows before the move starts)
+    const dragged = await sdk.dragDesktopMouse({ startX: w.x + 60, startY: w.y - 10, endX: w.x + 260, endY: w.y + 40 });
+    assert.deepEqual([dragged.x, dragged.y], [w.x + 260, w.y + 40]);
+    await eventually("the dragged window to move", async () => {
+      const now = (await xtermWindow("mouse"))!;
+      assert.ok(Math.abs(now.x - (w.x + 200)) <= 10 && Math.abs(now.y - (w.y + 50)) <= 10, `from ${w.x},${w.y} to ${now.x},${now.y}`);
+      return true;
+    });
+
+    // right-click on the desktop opens openbox's menu; Escape closes it
+    const menu = await sdk.clickDesktop({ x: 5, y: 790, button: "right" });
+    assert.deepEqual([menu.x, menu.y], [5, 790]);
+    await sdk.pressDesktopKey({ key: "Escape" });
     await sdk.mouseDownDesktop({ x: 10, y: 10, button: "left" });
     const up = await sdk.mouseUpDesktop({ button: "left" });
     assert.deepEqual([up.x, up.y], [10, 10]);
