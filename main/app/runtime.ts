@@ -2,24 +2,18 @@ import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
-import { createHttpServer, type App } from "../http/server.js";
+import { createHttpServer, type App, type HttpOptions } from "../http/server.js";
 import { ProcessManager } from "../processes/manager.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
 
-export interface RuntimeConfig {
+/** Everything `glasspane server` can be told; the HTTP options pass straight through. */
+export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
   host: string;
   port: number;
-  /** undefined = no auth */
-  token?: string;
-  corsAllowOrigins?: string[];
-  corsAllowMethods?: string[];
-  corsAllowHeaders?: string[];
-  corsAllowCredentials?: boolean;
   /** start a desktop at boot with these options */
   desktop?: DesktopStartOptions;
   stateDir?: string;
-  logger?: boolean;
 }
 
 export interface Runtime {
@@ -36,23 +30,13 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   mkdirSync(stateDir, { recursive: true });
   const processes = new ProcessManager(stateDir);
   const desktop = new DesktopService(processes, stateDir);
-  const http = await createHttpServer(
-    {
-      token: config.token,
-      corsAllowOrigins: config.corsAllowOrigins,
-      corsAllowMethods: config.corsAllowMethods,
-      corsAllowHeaders: config.corsAllowHeaders,
-      corsAllowCredentials: config.corsAllowCredentials,
-      version,
-      logger: config.logger,
-      uiDir: fileURLToPath(new URL("../../../renderer/", import.meta.url)),
-    },
-    { desktop },
-  );
-  await http.listen({ host: config.host, port: config.port });
+  const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop });
+  const host = config.host;
+  await http.listen({ host, port: config.port });
   const address = http.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
   let closing: Promise<void> | undefined;
   const runtime: Runtime = {

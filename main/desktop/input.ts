@@ -2,6 +2,7 @@ import { X_REQUEST_TIMEOUT_MS, type XConnection, type XEvent } from "./x11/conne
 import type { KeyModifiers, MouseButton, MousePosition } from "./types.js";
 import { GlasspaneError, invalid } from "../shared/errors.js";
 import { sleep, withDeadline } from "../shared/deadline.js";
+import { SerialQueue } from "../shared/serial.js";
 import { KEYSYM, keysymForChar, legacyKeysymForChar, parseChord, resolveKeysym } from "./keys.js";
 
 const BUTTON_NUMBERS: Record<MouseButton, number> = { left: 1, middle: 2, right: 3 };
@@ -66,7 +67,7 @@ export class InputController {
   /** keys pressed with keyDown() and not yet released, by keysym */
   private readonly heldKeys = new Map<number, KeyPosition>();
   private readonly heldButtons = new Set<number>();
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private closed = false;
 
   private readonly onEvent = (ev: XEvent) => {
@@ -273,12 +274,10 @@ export class InputController {
 
   /** Input is one ordered stream: actions never interleave, even from different callers. */
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(() => {
+    return this.queue.run(() => {
       if (this.closed) throw new GlasspaneError("x11_error", 502, "input controller is closed");
       return task();
     });
-    this.tail = run.catch(() => undefined);
-    return run;
   }
 
   private pressButtonAt(button: MouseButton | number, down: boolean, x?: number, y?: number): Promise<MousePosition> {
