@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
+import websocket from "@fastify/websocket";
 import fastifyStatic from "@fastify/static";
 import { Ajv } from "ajv";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -114,6 +115,10 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
       response: { ...(route.schema?.response as object), "4XX": ProblemSchema, "5XX": ProblemSchema },
     };
   });
+
+  // WebSocket routes (terminals, stream signaling) are `{ websocket: true }` routes; the
+  // auth hook above already runs on their upgrade requests.
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
 
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);
