@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
+import { FsService } from "../fs/service.js";
 import { createHttpServer, type App, type HttpOptions } from "../http/server.js";
 import { ProcessManager } from "../processes/manager.js";
 import { defaultStateDir } from "../shared/paths.js";
@@ -14,6 +15,8 @@ export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
   /** start a desktop at boot with these options */
   desktop?: DesktopStartOptions;
   stateDir?: string;
+  /** confine /v1/fs to this directory (default: the whole file system, as the reference) */
+  fsRoot?: string;
 }
 
 export interface Runtime {
@@ -30,8 +33,9 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   mkdirSync(stateDir, { recursive: true });
   const processes = new ProcessManager(stateDir);
   const desktop = new DesktopService(processes, stateDir);
+  const fs = new FsService({ root: config.fsRoot });
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();

@@ -11,7 +11,7 @@ Usage:
   glasspane server [--host 127.0.0.1] [--port 2468] [--token T | --no-token]
                    [--cors-allow-origin O ...] [--cors-allow-method M ...]
                    [--cors-allow-header H ...] [--cors-allow-credentials]
-                   [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--log]
+                   [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--fs-root DIR] [--log]
   glasspane install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]
   glasspane --version
 
@@ -59,6 +59,7 @@ async function server(args: string[]): Promise<number> {
       width: { type: "string" },
       height: { type: "string" },
       "state-dir": { type: "string" },
+      "fs-root": { type: "string" },
       log: { type: "boolean", default: false },
     },
   });
@@ -85,6 +86,7 @@ async function server(args: string[]): Promise<number> {
         }
       : undefined,
     stateDir: values["state-dir"],
+    fsRoot: values["fs-root"],
     logger: values.log,
   });
   const status = values.desktop ? await runtime.desktop.status() : undefined;

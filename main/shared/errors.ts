@@ -14,6 +14,10 @@ export type ErrorCode =
   | "conflict"
   | "timeout"
   | "token_invalid"
+  | "permission_denied"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "insufficient_storage"
   | "x11_error"
   | "internal";
 

@@ -1,0 +1,69 @@
+import { Type } from "typebox";
+import { Opt } from "./desktop.js";
+
+/** One schema per `/v1/fs` route, field for field as the sandbox-agent SDK's `Fs*` types. */
+
+const FsPath = (description: string) => Type.String({ minLength: 1, description });
+
+export const FsEntryType = Type.Enum(["file", "directory"]);
+export const FsStat = Type.Object({
+  path: Type.String({ description: "absolute path" }),
+  entryType: FsEntryType,
+  size: Type.Integer({ minimum: 0 }),
+  modified: Opt(Type.String({ description: "RFC 3339" })),
+});
+export const FsEntry = Type.Object({
+  name: Type.String(),
+  path: Type.String({ description: "absolute path" }),
+  entryType: FsEntryType,
+  size: Type.Integer({ minimum: 0 }),
+  modified: Opt(Type.String({ description: "RFC 3339" })),
+});
+
+export const FsEntriesQuery = Type.Object(
+  { path: Opt(FsPath("directory to list (default: the home directory)")) },
+  { additionalProperties: false },
+);
+export const FsPathQuery = Type.Object(
+  { path: FsPath("absolute, ~/..., or relative to the home directory") },
+  { additionalProperties: false },
+);
+export const FsDeleteQuery = Type.Object(
+  {
+    path: FsPath("file or directory to delete"),
+    recursive: Opt(Type.Boolean({ description: "delete a non-empty directory with its contents" })),
+  },
+  { additionalProperties: false },
+);
+export const FsUploadBatchQuery = Type.Object(
+  { path: Opt(FsPath("directory to extract into (created if missing; default: the home directory)")) },
+  { additionalProperties: false },
+);
+
+export const FsMoveRequest = Type.Object(
+  {
+    from: FsPath("source path"),
+    to: FsPath("destination path"),
+    overwrite: Opt(Type.Boolean({ description: "replace an existing destination (default false)" })),
+  },
+  { additionalProperties: false },
+);
+export const FsMoveResponse = Type.Object({ from: Type.String(), to: Type.String() });
+export const FsActionResponse = Type.Object({ path: Type.String() });
+export const FsWriteResponse = Type.Object({ path: Type.String(), bytesWritten: Type.Integer({ minimum: 0 }) });
+export const FsUploadBatchResponse = Type.Object({
+  paths: Type.Array(Type.String(), { description: "extracted files and directories (at most 1024)" }),
+  truncated: Type.Boolean(),
+  skipped: Type.Optional(Type.Array(Type.String(), { description: "entries not extracted: links, devices, FIFOs" })),
+});
+
+/** Raw bodies are documented, not validated: the handler receives them as a stream. */
+export const rawBody = (mediaTypes: string[], description: string) => ({
+  description,
+  content: Object.fromEntries(mediaTypes.map((t) => [t, { schema: { description } }])),
+});
+
+export const FileResponse = {
+  description: "the file's bytes",
+  content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+};
