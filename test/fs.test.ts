@@ -230,7 +230,7 @@ describe("batch upload", () => {
   });
 
   it("refuses a corrupt archive and a body that is not a tar", async () => {
-    await expectProblem(sdk.uploadFsBatch(new Uint8Array(randomBytes(4096)), { path: path.join(work, "corrupt") }), 400, "invalid_request");
+    await expectProblem(sdk.uploadFsBatch(Uint8Array.from(randomBytes(4096)), { path: path.join(work, "corrupt") }), 400, "invalid_request");
     const res = await server.fetch(`/v1/fs/upload-batch?path=${encodeURIComponent(path.join(work, "x"))}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -321,9 +321,9 @@ describe("a server confined with --fs-root", () => {
   });
 });
 
-async function tarBuffer(options: { cwd: string; gzip?: boolean; preservePaths?: boolean }, files: string[]): Promise<Uint8Array> {
+async function tarBuffer(options: { cwd: string; gzip?: boolean; preservePaths?: boolean }, files: string[]): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Buffer[] = [];
   const stream = tar.c({ ...options, portable: true } as tar.TarOptionsWithAliasesAsyncNoFile, files);
   for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(Buffer.from(chunk));
-  return new Uint8Array(Buffer.concat(chunks));
+  return Uint8Array.from(Buffer.concat(chunks));
 }

@@ -50,7 +50,7 @@ export function registerFsRoutes(app: App, fs: FileSystem) {
     );
     raw.post(
       "/v1/fs/upload-batch",
-      { schema: { tags, summary: "Extract a tar archive into a directory", querystring: S.FsUploadBatchQuery, body: S.rawBody(TAR_TYPES, "a tar archive (optionally gzipped)"), response: { 200: S.FsUploadBatchResponse } } },
+      { schema: { tags, operationId: "post_v1_fs_upload_batch", summary: "Extract a tar archive into a directory", querystring: S.FsUploadBatchQuery, body: S.rawBody(TAR_TYPES, "a tar archive (optionally gzipped)"), response: { 200: S.FsUploadBatchResponse } } },
       (req) => {
         const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
         if (!TAR_TYPES.includes(type)) {
