@@ -3,6 +3,9 @@ import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { startRuntime } from "../app/runtime.js";
 import { version } from "../app/version.js";
+import { SERVER_OPTIONS } from "./server-options.js";
+import { daemon } from "./daemon.js";
+import { toInt, UsageError } from "./args.js";
 import { desktopPackages, detectPackageManager, installCommand, type PackageManager } from "../desktop/dependencies.js";
 
 const USAGE = `glasspane ${version}: give an AI agent a Linux computer
@@ -12,12 +15,13 @@ Usage:
                    [--cors-allow-origin O ...] [--cors-allow-method M ...]
                    [--cors-allow-header H ...] [--cors-allow-credentials]
                    [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--fs-root DIR] [--log]
+  glasspane daemon start [the server's options]
+  glasspane daemon stop|status [--host 127.0.0.1] [--port 2468]
   glasspane install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]
   glasspane --version
 
 Without --token or --no-token the server reads GLASSPANE_TOKEN, or makes up a token and prints it.`;
 
-class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -37,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
       return server(rest);
     case "install":
       return install(rest);
+    case "daemon":
+      return daemon(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -46,22 +52,7 @@ async function server(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      port: { type: "string", default: "2468" },
-      token: { type: "string" },
-      "no-token": { type: "boolean", default: false },
-      "cors-allow-origin": { type: "string", multiple: true },
-      "cors-allow-method": { type: "string", multiple: true },
-      "cors-allow-header": { type: "string", multiple: true },
-      "cors-allow-credentials": { type: "boolean", default: false },
-      desktop: { type: "boolean", default: false },
-      width: { type: "string" },
-      height: { type: "string" },
-      "state-dir": { type: "string" },
-      "fs-root": { type: "string" },
-      log: { type: "boolean", default: false },
-    },
+    options: SERVER_OPTIONS,
   });
   const port = toInt(values.port, "--port", 0, 65535);
   if (values.token !== undefined && values["no-token"]) throw new UsageError("--token and --no-token exclude each other");
@@ -130,12 +121,6 @@ async function install(args: string[]): Promise<number> {
   }
   const result = await execa("sh", ["-c", command], { stdio: "inherit", reject: false });
   return result.exitCode ?? 1;
-}
-
-function toInt(text: string, name: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be an integer from ${min} to ${max} (got "${text}")`);
-  return n;
 }
 
 main(process.argv.slice(2)).then(
