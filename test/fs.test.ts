@@ -229,6 +229,19 @@ describe("batch upload", () => {
     assert.ok(!existsSync(path.join(work, "evil-dest", "escape.txt")));
   });
 
+  it("never extracts through a symlink that is already in the destination", async () => {
+    const dest = path.join(work, "linked-dest");
+    const outside = path.join(work, "outside-dir");
+    mkdirSync(dest);
+    mkdirSync(outside);
+    symlinkSync(outside, path.join(dest, "dirlink"));
+    const src = path.join(work, "linked-src");
+    mkdirSync(path.join(src, "dirlink"), { recursive: true });
+    writeFileSync(path.join(src, "dirlink", "planted.txt"), "planted");
+    await expectProblem(sdk.uploadFsBatch(await tarBuffer({ cwd: src }, ["dirlink/planted.txt"]), { path: dest }), 409, "conflict");
+    assert.ok(!existsSync(path.join(outside, "planted.txt")));
+  });
+
   it("refuses a corrupt archive and a body that is not a tar", async () => {
     await expectProblem(sdk.uploadFsBatch(Uint8Array.from(randomBytes(4096)), { path: path.join(work, "corrupt") }), 400, "invalid_request");
     const res = await server.fetch(`/v1/fs/upload-batch?path=${encodeURIComponent(path.join(work, "x"))}`, {

@@ -1,6 +1,6 @@
 import path from "node:path";
 import * as tar from "tar";
-import { invalid } from "../shared/errors.js";
+import { conflict, invalid } from "../shared/errors.js";
 import type { FsUploadResult } from "./types.js";
 
 /** The response lists at most this many paths (`truncated` says when there were more). */
@@ -34,14 +34,21 @@ export async function extractTar(archive: string, dest: string): Promise<FsUploa
   }
   if (escaping !== undefined) throw invalid(`tar entry "${escaping}" escapes the destination ${dest}`);
 
-  await tar.x({
-    file: archive,
-    cwd: dest,
-    strict: true,
-    // running as root must not hand files to whatever uid the archive names
-    preserveOwner: false,
-    filter: (_p, entry) => "type" in entry && EXTRACTED_TYPES.has(entry.type),
-  });
+  try {
+    await tar.x({
+      file: archive,
+      cwd: dest,
+      strict: true,
+      // running as root must not hand files to whatever uid the archive names
+      preserveOwner: false,
+      filter: (_p, entry) => "type" in entry && EXTRACTED_TYPES.has(entry.type),
+    });
+  } catch (err) {
+    // e.g. TAR_SYMLINK_ERROR: an entry would be written through a symlink already in dest
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code?.startsWith("TAR_")) throw conflict(`extracting into ${dest} stopped part way: ${(err as Error).message}`);
+    throw err;
+  }
   return {
     paths: extracted.slice(0, MAX_LISTED_PATHS),
     truncated: extracted.length > MAX_LISTED_PATHS,
