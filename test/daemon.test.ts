@@ -169,6 +169,19 @@ describe("glasspane daemon", () => {
     assert.ok(!existsSync(files().pid));
   });
 
+  it("two starts at once spawn one daemon", async () => {
+    const [a, b] = await Promise.all([
+      cli(["daemon", "start", "--port", String(port), "--no-token"]),
+      cli(["daemon", "start", "--port", String(port), "--no-token"]),
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(pidOf(a), pidOf(b));
+    assert.match(a.stdout + b.stdout, /already running/);
+    assert.equal((await cli(["daemon", "stop", "--port", String(port)])).code, 0);
+    assert.ok(!alive(pidOf(a)));
+  });
+
   it("bad arguments are usage errors", async () => {
     for (const args of [["daemon"], ["daemon", "restart"], ["daemon", "start", "--port", "0"], ["daemon", "status", "--bogus"]]) {
       const r = await cli(args);

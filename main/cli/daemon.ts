@@ -22,11 +22,13 @@ export interface DaemonFiles {
   pid: string;
   version: string;
   log: string;
+  /** held by one `daemon start` or `daemon stop` at a time */
+  lock: string;
 }
 
 export function daemonFiles(host: string, port: number, stateDir = defaultStateDir()): DaemonFiles {
   const base = path.join(stateDir, "daemon", `daemon-${host.replace(/[^A-Za-z0-9]+/g, "-")}-${port}`);
-  return { pid: `${base}.pid`, version: `${base}.version`, log: `${base}.log` };
+  return { pid: `${base}.pid`, version: `${base}.version`, log: `${base}.log`, lock: `${base}.lock` };
 }
 
 /** `glasspane daemon start|stop|status`; returns the exit code. */
@@ -37,7 +39,7 @@ export async function daemon(args: string[]): Promise<number> {
       return start(rest);
     case "stop": {
       const { host, port } = address(rest);
-      return stop(host, port);
+      return withLock(daemonFiles(host, port), () => stop(host, port));
     }
     case "status": {
       const { host, port } = address(rest);
@@ -73,6 +75,16 @@ async function start(args: string[]): Promise<number> {
   const port = toInt(values.port, "--port", 1, 65535);
   if (values.token !== undefined && values["no-token"]) throw new UsageError("--token and --no-token exclude each other");
   const files = daemonFiles(host, port);
+  return withLock(files, () => startLocked(host, port, files, values, tokens));
+}
+
+async function startLocked(
+  host: string,
+  port: number,
+  files: DaemonFiles,
+  values: { token?: string; "no-token"?: boolean; desktop?: boolean },
+  tokens: ReadonlyArray<{ kind: string; name?: string; value?: string }>,
+): Promise<number> {
   const current = buildId();
 
   const existing = await running(host, port);
@@ -106,7 +118,7 @@ async function start(args: string[]): Promise<number> {
   }
   const serverArgs = ["server", "--host", host, "--port", String(port)];
   for (const t of tokens) {
-    if (t.kind !== "option" || ["host", "port", "token"].includes(t.name)) continue;
+    if (t.kind !== "option" || !t.name || ["host", "port", "token"].includes(t.name)) continue;
     serverArgs.push(`--${t.name}`, ...(t.value !== undefined ? [t.value] : []));
   }
 
@@ -127,7 +139,7 @@ async function start(args: string[]): Promise<number> {
   if (!(await waitHealthy(host, port, child.pid, deadline))) {
     const alive = isOurServer(child.pid);
     if (alive) await terminate(child.pid);
-    removeRecord(files);
+    if (readText(files.pid) === String(child.pid)) removeRecord(files);
     console.error(
       `glasspane: the daemon ${alive ? `did not answer /v1/health within ${deadline / 1000} s` : "exited during start-up"}; ` +
         `the end of its log (${files.log}):\n${tail(files.log)}`,
@@ -166,6 +178,35 @@ async function status(host: string, port: number): Promise<number> {
   ].join("");
   console.log(`Daemon running (${describe(existing.pid, existing.build ?? "unknown", files)})${notes}`);
   return 0;
+}
+
+/**
+ * Runs `fn` while holding the address's lock file, so two `daemon start`s at once do not
+ * both spawn a server. A lock left by a CLI that died is taken over.
+ */
+async function withLock<T>(files: DaemonFiles, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(path.dirname(files.lock), { recursive: true });
+  const end = Date.now() + START_DEADLINE_DESKTOP_MS + 2 * STOP_GRACE_MS;
+  for (;;) {
+    try {
+      writeFileSync(files.lock, `${process.pid}\n`, { flag: "wx" });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const holder = Number(readText(files.lock));
+      if (!Number.isInteger(holder) || !processAlive(holder)) {
+        rmSync(files.lock, { force: true });
+        continue;
+      }
+      if (Date.now() > end) throw new Error(`another glasspane (PID ${holder}) holds ${files.lock}`);
+      await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(files.lock, { force: true });
+  }
 }
 
 /** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
@@ -225,6 +266,15 @@ function isOurServer(pid: number): boolean {
     return argv.some((a) => a.endsWith("glasspane.js") || a.endsWith("glasspane")) && argv.includes("server");
   } catch {
     return false;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
