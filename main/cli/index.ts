@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { execa } from "execa";
-import { startRuntime } from "../app/runtime.js";
 import { version } from "../app/version.js";
 import { SERVER_OPTIONS } from "./server-options.js";
 import { daemon } from "./daemon.js";
@@ -62,6 +60,8 @@ async function server(args: string[]): Promise<number> {
     token = randomBytes(18).toString("base64url");
     console.error(`glasspane: no --token given; this run's token is ${token}`);
   }
+  // loaded here, not at the top: `daemon status` and `--version` need none of the server's modules
+  const { startRuntime } = await import("../app/runtime.js");
   const runtime = await startRuntime({
     host: values.host,
     port,
@@ -119,6 +119,7 @@ async function install(args: string[]): Promise<number> {
     console.log("Run again with --yes to install them, or run the command above yourself.");
     return 0;
   }
+  const { execa } = await import("execa");
   const result = await execa("sh", ["-c", command], { stdio: "inherit", reject: false });
   return result.exitCode ?? 1;
 }

@@ -92,7 +92,7 @@ export class FsService implements FileSystem {
     let p = await this.resolve(input);
     if (expectedBytes !== undefined && expectedBytes > this.maxWriteBytes) throw tooLarge("file", this.maxWriteBytes);
     const existing = await this.op(fsp.stat(p), p, "write").catch(ignoreMissing);
-    let mode = 0o666;
+    let mode: number | undefined;
     if (existing) {
       if (existing.isDirectory()) throw conflict(`${p} is a directory; a file cannot replace it`);
       if (!existing.isFile()) throw conflict(`${p} exists and is not a regular file`);
@@ -112,8 +112,9 @@ export class FsService implements FileSystem {
       },
     });
     try {
-      await pipeline(toStream(body), counter, createWriteStream(temp, { flags: "wx", mode }));
-      await this.op(fsp.chmod(temp, mode), p, "write");
+      await pipeline(toStream(body), counter, createWriteStream(temp, { flags: "wx", mode: mode ?? 0o666 }));
+      // the umask applies at creation: set a replaced file's exact mode again
+      if (mode !== undefined) await this.op(fsp.chmod(temp, mode), p, "write");
       await this.op(fsp.rename(temp, p), p, "write");
     } catch (err) {
       await fsp.rm(temp, { force: true }).catch(() => undefined);
