@@ -74,6 +74,12 @@ describe("reading and writing files", () => {
     assert.equal(await res.text(), "hello, file");
   });
 
+  it("reads files that report size 0 but have content, as /proc's do", async () => {
+    assert.equal((await sdk.statFs({ path: "/proc/self/status" })).size, 0);
+    const text = new TextDecoder().decode(await sdk.readFsFile({ path: "/proc/self/status" }));
+    assert.match(text, /^Name:\s+node/m);
+  });
+
   it("takes a raw body of any content type, replaces a file and keeps its mode", async () => {
     const target = path.join(work, "script.sh");
     writeFileSync(target, "old", { mode: 0o755 });
@@ -274,6 +280,9 @@ describe("bad input gets a 4xx problem", () => {
     // a FIFO is not a file: the read answers at once instead of waiting for a writer
     execFileSync("mkfifo", [path.join(dir, "fifo")]);
     await expectProblem(sdk.readFsFile({ path: path.join(dir, "fifo") }), 409, "conflict");
+    await expectProblem(sdk.readFsFile({ path: "/dev/zero" }), 409, "conflict");
+    // the kernel refuses to read this one from offset 0: a problem, not a cut-off response
+    await expectProblem(sdk.readFsFile({ path: "/proc/self/mem" }), 409, "conflict");
   });
 
   it("malformed paths, relative traversal and bad parameters are 400", async () => {

@@ -24,6 +24,9 @@ export function fsError(err: unknown, p: string, action: string): unknown {
       return e(409, "conflict", "the directory is not empty");
     case "EBUSY":
       return e(409, "conflict", "it is busy (a mount point or in use)");
+    case "EIO":
+      // e.g. /proc/self/mem: the kernel refuses this read; a failing disk says the same
+      return e(409, "conflict", "input/output error (a special file that cannot be read this way?)");
     case "ENAMETOOLONG":
       return e(400, "invalid_request", "a name in the path is too long");
     case "ELOOP":

@@ -28,6 +28,8 @@ const OP_DEADLINE_MS = 30_000;
 /** Deadline for copying or deleting a tree and for extracting an archive. */
 const TREE_DEADLINE_MS = 300_000;
 const GiB = 1024 * 1024 * 1024;
+/** A file that claims size 0 (/proc, /sys) is read into memory, up to this much. */
+const SIZELESS_READ_LIMIT = 16 * 1024 * 1024;
 
 /** The file API on node:fs/promises. Every call is bounded by a deadline. */
 export class FsService implements FileSystem {
@@ -79,9 +81,14 @@ export class FsService implements FileSystem {
       const st = await this.op(handle.stat(), p, "read");
       if (st.isDirectory()) throw conflict(`${p} is a directory, not a file (list it with GET /v1/fs/entries)`);
       if (!st.isFile()) throw conflict(`${p} is not a regular file`);
-      // /proc and /sys files report size 0 yet have content: read those to the end
-      const stream = handle.createReadStream(st.size > 0 ? { start: 0, end: st.size - 1 } : {});
-      return { path: p, size: st.size, stream };
+      if (st.size === 0) {
+        // /proc and /sys files report size 0 yet have content: read them here, so a read
+        // error is a problem answer rather than a response cut off half way
+        const data = await this.op(readAll(handle, SIZELESS_READ_LIMIT), p, "read");
+        await handle.close();
+        return { path: p, size: data.length, stream: Readable.from([data]) };
+      }
+      return { path: p, size: st.size, stream: handle.createReadStream({ start: 0, end: st.size - 1 }) };
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw err;
@@ -254,6 +261,19 @@ function describe(p: string, st: Stats): FsStat {
 
 function copyOptions(st: Stats) {
   return { recursive: st.isDirectory(), errorOnExist: true, force: false, verbatimSymlinks: true, preserveTimestamps: true };
+}
+
+async function readAll(handle: fsp.FileHandle, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+    if (bytesRead === 0) return Buffer.concat(chunks, total);
+    total += bytesRead;
+    if (total > limit) throw tooLarge("file (it reports size 0)", limit);
+    chunks.push(chunk.subarray(0, bytesRead));
+  }
 }
 
 function ignoreMissing(err: unknown): undefined {
