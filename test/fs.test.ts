@@ -91,6 +91,12 @@ describe("reading and writing files", () => {
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal(readFileSync(target, "utf8"), "not { json");
     assert.equal(execFileSync("stat", ["-c", "%a", target], { encoding: "utf8" }).trim(), "755");
+    // a file of another user stays theirs (the test runs as root, like a container's server)
+    if (process.getuid?.() === 0) {
+      execFileSync("chown", ["1234:2345", target]);
+      await sdk.writeFsFile({ path: target }, "newer");
+      assert.equal(execFileSync("stat", ["-c", "%u:%g", target], { encoding: "utf8" }).trim(), "1234:2345");
+    }
     // no half-written temporary files are left beside it
     assert.deepEqual(readdirSync(work).filter((n) => n.includes("glasspane-part")), []);
   });

@@ -38,6 +38,10 @@ export function fsError(err: unknown, p: string, action: string): unknown {
     case "ERR_FS_CP_NON_DIR_TO_DIR":
     case "ERR_FS_CP_EEXIST":
       return e(409, "conflict", (err as Error).message);
+    case "ECONNRESET":
+    case "ECONNABORTED":
+    case "ERR_STREAM_PREMATURE_CLOSE":
+      return e(400, "invalid_request", "the request body ended early (the client went away?)");
     case "ENOSPC":
     case "EDQUOT":
       return e(507, "insufficient_storage", "no space left on the device");

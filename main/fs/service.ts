@@ -100,6 +100,7 @@ export class FsService implements FileSystem {
     if (expectedBytes !== undefined && expectedBytes > this.maxWriteBytes) throw tooLarge("file", this.maxWriteBytes);
     const existing = await this.op(fsp.stat(p), p, "write").catch(ignoreMissing);
     let mode: number | undefined;
+    let owner: { uid: number; gid: number } | undefined;
     if (existing) {
       if (existing.isDirectory()) throw conflict(`${p} is a directory; a file cannot replace it`);
       if (!existing.isFile()) throw conflict(`${p} exists and is not a regular file`);
@@ -107,6 +108,7 @@ export class FsService implements FileSystem {
       p = await this.op(fsp.realpath(p), p, "write");
       await this.confine(p, input);
       mode = existing.mode & 0o7777;
+      if (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.()) owner = { uid: existing.uid, gid: existing.gid };
     }
     await this.op(fsp.mkdir(path.dirname(p), { recursive: true }), path.dirname(p), "create the parent of");
     // write beside the target and rename: readers never see half a file, a failed upload leaves the old one
@@ -120,7 +122,8 @@ export class FsService implements FileSystem {
     });
     try {
       await pipeline(toStream(body), counter, createWriteStream(temp, { flags: "wx", mode: mode ?? 0o666 }));
-      // the umask applies at creation: set a replaced file's exact mode again
+      // a replaced file keeps its owner (when we may give it away: as root) and its exact mode
+      if (owner) await fsp.chown(temp, owner.uid, owner.gid).catch(() => undefined);
       if (mode !== undefined) await this.op(fsp.chmod(temp, mode), p, "write");
       await this.op(fsp.rename(temp, p), p, "write");
     } catch (err) {
