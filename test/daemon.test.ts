@@ -169,6 +169,16 @@ describe("glasspane daemon", () => {
     assert.ok(!existsSync(files().pid));
   });
 
+  it("with --desktop, start returns once the desktop is active", async () => {
+    const r = await cli(["daemon", "start", "--port", String(port), "--token", TOKEN, "--desktop", "--width", "800", "--height", "600"]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/desktop/status`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+    const status = (await res.json()) as { state: string; resolution: { width: number } };
+    assert.equal(status.state, "active");
+    assert.equal(status.resolution.width, 800);
+    assert.equal((await cli(["daemon", "stop", "--port", String(port)])).code, 0);
+  });
+
   it("two starts at once spawn one daemon", async () => {
     const [a, b] = await Promise.all([
       cli(["daemon", "start", "--port", String(port), "--no-token"]),

@@ -146,8 +146,35 @@ async function startLocked(
     );
     return 1;
   }
+  if (values.desktop) {
+    const state = await waitDesktop(host, port, token, deadline);
+    if (state !== "active") {
+      console.error(`glasspane: the daemon runs (PID ${child.pid}) but its desktop is ${state}; see ${files.log} and GET /v1/desktop/status`);
+      return 1;
+    }
+  }
   console.log(`Daemon running (${describe(child.pid, current, files)})`);
   return 0;
+}
+
+/** With --desktop, `start` returns once the desktop is up (or has failed), not merely the server. */
+async function waitDesktop(host: string, port: number, token: string | undefined, ms: number): Promise<string> {
+  const end = Date.now() + ms;
+  let state = "unknown";
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(`http://${connectHost(host)}:${port}/v1/desktop/status`, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS * 2),
+      });
+      state = ((await res.json()) as { state?: string }).state ?? "unknown";
+      if (state !== "starting" && state !== "inactive") return state;
+    } catch {
+      /* not answering yet */
+    }
+    await sleep(100);
+  }
+  return `still ${state} after ${ms / 1000} s`;
 }
 
 async function stop(host: string, port: number): Promise<number> {
