@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -16,6 +17,7 @@ const START_DEADLINE_DESKTOP_MS = 90_000;
 /** `stop`: SIGTERM, then SIGKILL after this long (seed 000). */
 const STOP_GRACE_MS = 5_000;
 const HEALTH_TIMEOUT_MS = 1_500;
+const PATH_OPTIONS = new Set(["state-dir", "fs-root"]);
 
 /** The files of the daemon at one host and port, under `$XDG_STATE_HOME/glasspane/daemon`. */
 export interface DaemonFiles {
@@ -119,7 +121,9 @@ async function startLocked(
   const serverArgs = ["server", "--host", host, "--port", String(port)];
   for (const t of tokens) {
     if (t.kind !== "option" || !t.name || ["host", "port", "token"].includes(t.name)) continue;
-    serverArgs.push(`--${t.name}`, ...(t.value !== undefined ? [t.value] : []));
+    // the daemon runs in the home directory: a relative directory option must not change meaning
+    const value = t.value !== undefined && PATH_OPTIONS.has(t.name) ? path.resolve(t.value) : t.value;
+    serverArgs.push(`--${t.name}`, ...(value !== undefined ? [value] : []));
   }
 
   mkdirSync(path.dirname(files.pid), { recursive: true });
@@ -127,7 +131,7 @@ async function startLocked(
   writeSync(log, `\n--- glasspane daemon starting at ${new Date().toISOString()} (build ${current}) ---\n`);
   const bin = fileURLToPath(new URL("../../../bin/glasspane.js", import.meta.url));
   // Deliberately outside the ProcessManager: the daemon outlives this CLI process.
-  const child = spawn(process.execPath, [bin, ...serverArgs], { detached: true, stdio: ["ignore", log, log], env });
+  const child = spawn(process.execPath, [bin, ...serverArgs], { detached: true, stdio: ["ignore", log, log], env, cwd: os.homedir() });
   closeSync(log);
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
   child.unref();

@@ -11,7 +11,7 @@ const TAR_TYPES = ["application/x-tar", "application/tar", "application/gzip", "
 
 /** `/v1/fs/*`: validates, maps each call onto the FileSystem service, nothing else. */
 export function registerFsRoutes(app: App, fs: FileSystem) {
-  app.get("/v1/fs/entries", { schema: { tags, summary: "List a directory", querystring: S.FsEntriesQuery, response: { 200: { type: "array", items: S.FsEntry } } } }, (req) =>
+  app.get("/v1/fs/entries", { schema: { tags, summary: "List a directory", querystring: S.FsEntriesQuery, response: { 200: S.FsEntries } } }, (req) =>
     fs.list(req.query.path),
   );
   app.get("/v1/fs/stat", { schema: { tags, summary: "Metadata of a file or directory", querystring: S.FsPathQuery, response: { 200: S.FsStat } } }, (req) =>

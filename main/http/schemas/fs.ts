@@ -19,6 +19,7 @@ export const FsEntry = Type.Object({
   size: Type.Integer({ minimum: 0 }),
   modified: Opt(Type.String({ description: "RFC 3339" })),
 });
+export const FsEntries = Type.Array(FsEntry, { description: "the directory's entries, sorted by name" });
 
 export const FsEntriesQuery = Type.Object(
   { path: Opt(FsPath("directory to list (default: the home directory)")) },
