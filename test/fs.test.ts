@@ -9,6 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import * as tar from "tar";
 import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
+import { Readable } from "node:stream";
+import { FsService } from "../main/fs/service.js";
+import { GlasspaneError } from "../main/shared/errors.js";
 import { startServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -321,6 +324,31 @@ describe("bad input gets a 4xx problem", () => {
     });
     assert.equal(status, 413);
     assert.ok(!existsSync(path.join(work, "huge.bin")));
+  });
+});
+
+describe("the size limits, with the service's limits set small", () => {
+  const small = new FsService({ home, maxWriteBytes: 1000, maxUploadBytes: 1000 });
+  const tooLarge = (err: unknown) => err instanceof GlasspaneError && err.status === 413;
+
+  it("a body that grows past the limit while streaming is 413 and leaves nothing behind", async () => {
+    const dir = path.join(work, "limits");
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, "kept.txt"), "old content");
+    const body = Readable.from([Buffer.alloc(600), Buffer.alloc(600)]);
+    await assert.rejects(small.writeFile(path.join(dir, "kept.txt"), body), tooLarge);
+    assert.equal(readFileSync(path.join(dir, "kept.txt"), "utf8"), "old content", "the old file stays");
+    assert.deepEqual(readdirSync(dir), ["kept.txt"], "no temporary file is left");
+    assert.equal((await small.writeFile(path.join(dir, "ok.bin"), Readable.from([Buffer.alloc(1000)]))).bytesWritten, 1000);
+  });
+
+  it("an archive past the limit is 413 before anything is extracted", async () => {
+    const src = path.join(work, "limit-src");
+    mkdirSync(src);
+    writeFileSync(path.join(src, "big.bin"), randomBytes(4000));
+    const dest = path.join(work, "limit-dest");
+    await assert.rejects(small.uploadBatch(dest, Readable.from([Buffer.from(await tarBuffer({ cwd: src }, ["big.bin"]))])), tooLarge);
+    assert.ok(!existsSync(path.join(dest, "big.bin")));
   });
 });
 
