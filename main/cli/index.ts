@@ -20,7 +20,6 @@ Usage:
 
 Without --token or --no-token the server reads GLASSPANE_TOKEN, or makes up a token and prints it.`;
 
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
