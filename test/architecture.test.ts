@@ -12,8 +12,8 @@ const ALLOWED: Record<string, string[]> = {
   shared: [],
   processes: ["shared"],
   desktop: ["shared", "processes"],
-  // the HTTP layer sees the desktop only through its interface and types
-  http: ["shared", "desktop/types.ts"],
+  // the HTTP layer sees the desktop and the processes only through their interfaces and types
+  http: ["shared", "desktop/types.ts", "processes/types.ts"],
   app: ["shared", "processes", "desktop", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
   electron: ["app"],

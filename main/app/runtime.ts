@@ -4,6 +4,8 @@ import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
 import { createHttpServer, type App, type HttpOptions } from "../http/server.js";
 import { ProcessManager } from "../processes/manager.js";
+import { ProcessService } from "../processes/service.js";
+import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
 
@@ -28,10 +30,12 @@ export interface Runtime {
 export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const stateDir = config.stateDir ?? defaultStateDir();
   mkdirSync(stateDir, { recursive: true });
-  const processes = new ProcessManager(stateDir);
+  const limits = { ...DEFAULT_PROCESS_CONFIG };
+  const processes = new ProcessManager(stateDir, { maxLogBytes: () => limits.maxLogBytesPerProcess });
+  const processApi = new ProcessService(processes, limits);
   const desktop = new DesktopService(processes, stateDir);
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, processes: processApi });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
