@@ -213,7 +213,7 @@ export class ManagedProcess extends EventEmitter {
 
   record(): ProcessRecord {
     const { logPath: _logPath, ...info } = this.info();
-    return { ...info, pidStartTicks: this.startTicks };
+    return { ...info, processGroup: this.spec.processGroup ?? false, pidStartTicks: this.startTicks };
   }
 
   /** Starts the child; resolves once it has spawned, rejects (502) when it cannot be spawned. */
@@ -423,6 +423,13 @@ export class ManagedProcess extends EventEmitter {
     let drop = 0;
     while (this.logBytes > cap && drop < this.logs.length - 1) this.logBytes -= this.logs[drop++]!.data.length;
     if (drop > 0) this.logs.splice(0, drop);
+    const oldest = this.logs[0];
+    if (this.logBytes > cap && oldest) {
+      // one chunk larger than the cap keeps its newest bytes
+      const cut = this.logBytes - cap;
+      this.logs[0] = { ...oldest, data: oldest.data.subarray(cut) };
+      this.logBytes -= cut;
+    }
   }
 
   private maxLogBytes(): number {
@@ -485,6 +492,7 @@ export class ProcessManager extends EventEmitter {
         owner: record.owner,
         tty: record.tty,
         interactive: record.interactive,
+        processGroup: record.processGroup,
       };
       const proc = new ManagedProcess(record.id, spec, this.store.logPath(record.id), { ...this.procOptions(), restored: record });
       proc.restoreOutput(this.store.readOutput(record.id));

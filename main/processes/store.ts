@@ -12,6 +12,8 @@ export interface ProcessRecord {
   owner: ProcessOwner;
   tty: boolean;
   interactive: boolean;
+  /** signals go to the whole process group */
+  processGroup: boolean;
   status: ProcessStatus;
   pid: number | null;
   /** start time of `pid` in clock ticks since boot (/proc/<pid>/stat), so a reused pid is not mistaken for ours */
