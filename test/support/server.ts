@@ -59,7 +59,7 @@ export async function startServer(opts: { token?: string; desktop?: boolean; arg
     stateDir,
     fetch: (p, init = {}) => fetch(url + p, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) }, signal: init.signal ?? AbortSignal.timeout(30_000) }),
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         const killer = setTimeout(() => child.kill("SIGKILL"), 8000);
