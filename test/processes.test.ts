@@ -342,3 +342,19 @@ describe("bad input", () => {
     await sdk.killProcess(proc.id, { waitMs: 5000 });
   });
 });
+
+describe("shutdown", () => {
+  it("closes open follow streams and terminals, and stops its children, when the server stops", async () => {
+    const own = await startServer();
+    const proc = await own.sdk.createProcess({ command: "sleep", args: ["300"] });
+    const shell = await own.sdk.createProcess({ command: "bash", args: ["--norc", "-i"], tty: true });
+    const sub = await own.sdk.followProcessLogs(proc.id, () => {});
+    const exited = new Promise<[number | null, string | null]>((r) => own.child.once("exit", (code, signal) => r([code, signal])));
+    own.child.kill("SIGTERM");
+    // a graceful exit, not the SIGKILL that stop() falls back to after 8 s
+    assert.deepEqual(await exited, [0, null]);
+    await sub.closed;
+    assert.ok(!alive(proc.pid!) && !alive(shell.pid!), "children are stopped with the server");
+    await own.stop();
+  });
+});

@@ -603,7 +603,8 @@ export class ProcessManager extends EventEmitter {
   /** Stops every running child (SIGTERM, then SIGKILL after `waitMs`). */
   async shutdown(waitMs = 3000): Promise<void> {
     for (const run of this.runs) if (run.pid) deliver(run.pid, "SIGKILL", true);
-    await Promise.all(this.list().map((p) => p.stop(waitMs)));
+    // a terminal's shell ignores SIGTERM; SIGHUP is what a closing terminal sends
+    await Promise.all(this.list().map((p) => p.stop(waitMs, p.spec.tty ? "SIGHUP" : "SIGTERM")));
     for (const p of this.list()) p.closeLog();
   }
 }

@@ -13,6 +13,11 @@ const KEEPALIVE_MS = 15_000;
 /** `/v1/processes/*`: validates, maps each call onto the process service; logs follow over SSE, terminals over a WebSocket. */
 export function registerProcessRoutes(app: App, processes: Processes) {
   const info = { 200: S.ProcessInfo };
+  // open follow streams end when the server closes, or they would hold its close forever
+  const following = new Set<() => void>();
+  app.addHook("preClose", async () => {
+    for (const finish of following) finish();
+  });
 
   app.get("/v1/processes/config", { schema: { tags, operationId: "get_v1_processes_config", response: { 200: S.ProcessConfig } } }, () => processes.config());
   app.post("/v1/processes/config", { schema: { tags, operationId: "post_v1_processes_config", summary: "Replace the runtime limits (all fields)", body: S.ProcessConfig, response: { 200: S.ProcessConfig } } }, (req) =>
@@ -54,8 +59,10 @@ export function registerProcessRoutes(app: App, processes: Processes) {
     const keepalive = setInterval(() => body.write(":\n\n"), KEEPALIVE_MS);
     const finish = () => {
       clearInterval(keepalive);
+      following.delete(finish);
       if (!body.writableEnded) body.end();
     };
+    following.add(finish);
     const subscription = processes.followLogs(req.params.id, query, send, finish);
     req.raw.once("close", () => {
       subscription.close();
