@@ -191,6 +191,19 @@ describe("managed processes", () => {
     await sdk.deleteProcess(proc.id);
   });
 
+  it("refuses input with a 409, never hangs, when the process does not read it", async () => {
+    const proc = await sdk.createProcess({ command: "sleep", args: ["60"] });
+    const chunk = Buffer.alloc(60_000, 0x61).toString("base64");
+    let refused: unknown;
+    for (let i = 0; i < 20 && !refused; i++) {
+      await sdk.sendProcessInput(proc.id, { data: chunk }).catch((err) => (refused = err));
+    }
+    assert.ok(refused instanceof SandboxAgentError, "a full pipe is refused");
+    assert.equal(refused.status, 409);
+    assert.match(String(refused.problem?.detail), /not reading its input/);
+    await sdk.killProcess(proc.id, { waitMs: 5000 });
+  });
+
   it("selects log streams, tail and since", async () => {
     const proc = await sdk.createProcess({ command: "sh", args: ["-c", "echo o1; sleep 0.05; echo e1 >&2; sleep 0.05; echo o2"] });
     await waitExited(proc.id);

@@ -339,8 +339,11 @@ export class ManagedProcess extends EventEmitter {
       return data.length;
     }
     const stdin = child.kind === "pipe" ? child.proc.stdin : null;
-    if (!stdin || stdin.destroyed) throw conflict(`process ${this.id} has no open stdin`);
-    await new Promise<void>((resolve, reject) => stdin.write(data, (err) => (err ? reject(conflict(`cannot write to process ${this.id}: ${err.message}`)) : resolve())));
+    if (!stdin || stdin.destroyed || stdin.writableEnded) throw conflict(`process ${this.id} has no open stdin`);
+    // Queue without waiting for the child to read (it may never): refuse more while a
+    // full pipe is still holding earlier input back, so the queue stays bounded.
+    if (stdin.writableNeedDrain) throw conflict(`process ${this.id} is not reading its input (${stdin.writableLength} bytes still queued)`);
+    stdin.write(data);
     return data.length;
   }
 

@@ -64,7 +64,7 @@ export function registerProcessRoutes(app: App, processes: Processes) {
     };
     following.add(finish);
     const subscription = processes.followLogs(req.params.id, query, send, finish);
-    req.raw.once("close", () => {
+    reply.raw.once("close", () => {
       subscription.close();
       finish();
     });
