@@ -57,15 +57,15 @@ describe("a restarted server", () => {
     finishedLogs = (await sdk.getProcessLogs(finished.id)).entries;
     assert.equal(finished.exitCode, 5);
 
-    deleted = await sdk.createProcess({ command: "true" });
-    await eventually("true to finish", async () => (await sdk.getProcess(deleted.id)).status === "exited");
-    await sdk.deleteProcess(deleted.id);
-
     // dies with the server (parent-death signal)
     sleeper = await sdk.createProcess({ command: "sleep", args: ["300"] });
     // ignores that signal and outlives the server
     stubborn = await sdk.createProcess({ command: "sh", args: ["-c", "trap '' TERM; echo stubborn; exec sleep 300"] });
     await eventually("the trap to be set", async () => text((await sdk.getProcessLogs(stubborn.id)).entries) === "stubborn\n");
+    // the newest id, deleted: it must not be handed out again
+    deleted = await sdk.createProcess({ command: "true" });
+    await eventually("true to finish", async () => (await sdk.getProcess(deleted.id)).status === "exited");
+    await sdk.deleteProcess(deleted.id);
     await crash(first);
     await eventually("the sleeper to die with its server", () => !alive(sleeper.pid!));
     assert.ok(alive(stubborn.pid!), "the stubborn process outlived the server");
@@ -100,7 +100,7 @@ describe("a restarted server", () => {
     assert.ok(!alive(stubborn.pid!));
   });
 
-  it("gives new processes ids that collide with none of the restored ones", async () => {
+  it("gives new processes ids that collide with none of the earlier ones, deleted ones included", async () => {
     const { sdk } = servers.at(-1)!;
     const fresh = await sdk.createProcess({ command: "true" });
     const restored = [finished, sleeper, stubborn, deleted].map((p) => idNumber(p.id));

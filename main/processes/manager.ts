@@ -507,8 +507,8 @@ export class ProcessManager extends EventEmitter {
         else proc.markLost();
       }
       this.processes.set(record.id, proc);
-      this.nextId = Math.max(this.nextId, Number(record.id.slice("proc_".length)) + 1);
     }
+    this.nextId = this.store.highestId() + 1;
   }
 
   private procOptions() {
@@ -517,6 +517,7 @@ export class ProcessManager extends EventEmitter {
 
   async spawn(spec: ProcessSpec): Promise<ManagedProcess> {
     const id = `proc_${this.nextId++}`;
+    this.store.saveHighestId(this.nextId - 1);
     const proc = new ManagedProcess(id, spec, this.store.logPath(id), this.procOptions());
     this.processes.set(id, proc);
     await proc.start();

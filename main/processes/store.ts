@@ -69,6 +69,32 @@ export class ProcessStore {
     return records;
   }
 
+  /**
+   * The highest id ever handed out here: from the counter, and from every file, so an id
+   * is never reused (not after a delete, nor after a state file that could not be read).
+   */
+  highestId(): number {
+    let highest = 0;
+    try {
+      highest = Number.parseInt(readFileSync(path.join(this.dir, "last-id"), "utf8"), 10) || 0;
+    } catch {
+      // no counter yet
+    }
+    for (const name of readdirSync(this.dir)) {
+      const m = /^proc_(\d+)\./.exec(name);
+      if (m) highest = Math.max(highest, Number(m[1]));
+    }
+    return highest;
+  }
+
+  saveHighestId(n: number): void {
+    try {
+      writeFileSync(path.join(this.dir, "last-id"), String(n));
+    } catch {
+      // the files of the process carry its id too
+    }
+  }
+
   readOutput(id: string): StoredEntry[] {
     const file = this.outputPath(id);
     if (!existsSync(file)) return [];

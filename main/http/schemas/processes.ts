@@ -8,6 +8,8 @@ import { Opt } from "./desktop.js";
 const Int32 = (opts: Record<string, unknown> = {}) => Type.Integer({ minimum: -2147483648, maximum: 2147483647, ...opts });
 const Int64 = (opts: Record<string, unknown> = {}) => Type.Integer(opts);
 const Positive = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
+/** a timer cannot wait longer than 2^31-1 ms (24.8 days) */
+const Timeout = (description: string) => Type.Integer({ minimum: 1, maximum: 2_147_483_647, description });
 
 export const ProcessOwner = Type.Enum(["user", "desktop", "system"]);
 export const ProcessState = Type.Enum(["running", "exited"]);
@@ -16,8 +18,8 @@ export const ProcessLogsStream = Type.Enum(["stdout", "stderr", "combined", "pty
 export const ProcessConfig = Type.Object(
   {
     maxConcurrentProcesses: Positive("running user processes and one-shot runs at once (64)"),
-    defaultRunTimeoutMs: Positive("timeout of /run when the request gives none (30000); clamped to maxRunTimeoutMs"),
-    maxRunTimeoutMs: Positive("longest timeout /run accepts (300000)"),
+    defaultRunTimeoutMs: Timeout("timeout of /run when the request gives none (30000); clamped to maxRunTimeoutMs"),
+    maxRunTimeoutMs: Timeout("longest timeout /run accepts (300000)"),
     maxOutputBytes: Positive("cap of each of stdout and stderr in /run (1048576)"),
     maxLogBytesPerProcess: Positive("output kept per process, newest first (10485760)"),
     maxInputBytesPerRequest: Positive("largest decoded input per request (65536)"),
