@@ -2,7 +2,7 @@
 // sandbox-agent SDK as the client; real children (sh, cat, python3 -m http.server).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -83,6 +83,11 @@ describe("run to completion", () => {
     const r = await sdk.runProcess({ command: "sh", args: ["-c", 'ls; printf "%s" "$GREETING"', "ignored"], cwd: work, env: { GREETING: "hi there" } });
     assert.equal(r.exitCode, 0);
     assert.match(r.stdout, /here\.txt\nhi there$/);
+  });
+
+  it("expands ~ in cwd to the server user's home", async () => {
+    const r = await sdk.runProcess({ command: "pwd", cwd: "~" });
+    assert.equal(r.stdout.trim(), os.homedir());
   });
 
   it("kills the child and its children at the timeout and says so", async () => {
@@ -319,6 +324,12 @@ describe("runtime config and limits", () => {
       const out = text((await sdk.getProcessLogs(proc.id)).entries);
       assert.ok(out.length <= 1000, `${out.length} bytes kept`);
       assert.ok(out.endsWith("line-400\n"));
+      // the copy on disk is compacted too: 400 KB of output do not make a 500 KB file
+      const big = await sdk.createProcess({ command: "sh", args: ["-c", "head -c 400000 /dev/zero | tr '\\0' x; echo; echo last"] });
+      await waitExited(big.id);
+      assert.ok(text((await sdk.getProcessLogs(big.id)).entries).endsWith("xxx\nlast\n"));
+      const onDisk = statSync(path.join(server.stateDir, "processes", `${big.id}.output.jsonl`)).size;
+      assert.ok(onDisk < 200_000, `${onDisk} bytes on disk`);
     } finally {
       await sdk.setProcessConfig(defaults);
     }

@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, type WriteStream } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { OutputStream, ProcessOwner, ProcessStatus } from "./types.js";
 
@@ -123,45 +123,60 @@ export class ProcessStore {
 const line = (e: StoredEntry) =>
   `${JSON.stringify({ sequence: e.sequence, stream: e.stream, timestampMs: e.timestampMs, data: e.data.toString("base64") })}\n`;
 
-/** Append-only output file; rewritten from the in-memory buffer when it grows past twice that buffer's cap. */
+/**
+ * Append-only output file, written synchronously (one write per chunk, in order, and a
+ * compaction cannot race a pending write); rewritten from the in-memory buffer when it
+ * grows past about three times that buffer's cap.
+ */
 export class OutputFile {
-  private stream: WriteStream;
+  private fd: number | undefined;
   private bytes = 0;
 
   constructor(private readonly file: string) {
-    this.stream = this.open();
+    this.fd = this.open();
   }
 
-  private open(): WriteStream {
-    const s = createWriteStream(this.file, { flags: "a" });
-    s.on("error", () => {}); // a full disk must not take the runtime down
-    return s;
+  private open(): number | undefined {
+    try {
+      return openSync(this.file, "a");
+    } catch {
+      return undefined; // an unwritable state directory costs the logs after a restart, nothing else
+    }
   }
 
   append(entry: StoredEntry, capBytes: number, retained: () => StoredEntry[]): void {
+    if (this.fd === undefined) return;
     const text = line(entry);
+    try {
+      writeSync(this.fd, text);
+    } catch {
+      return; // a full disk must not take the runtime down
+    }
     this.bytes += text.length;
-    this.stream.write(text);
     // base64 grows 4/3, plus the JSON around it
     if (this.bytes > 3 * capBytes + 65_536) this.compact(retained());
   }
 
   private compact(entries: StoredEntry[]) {
-    this.stream.end();
     const text = entries.map(line).join("");
     try {
-      const fd = openSync(`${this.file}.tmp`, "w");
-      writeSync(fd, text);
-      closeSync(fd);
+      writeFileSync(`${this.file}.tmp`, text);
       renameSync(`${this.file}.tmp`, this.file);
     } catch {
-      // keep appending to whatever is there
+      return; // keep appending to whatever is there
     }
+    this.close();
+    this.fd = this.open();
     this.bytes = text.length;
-    this.stream = this.open();
   }
 
   close(): void {
-    this.stream.end();
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    this.fd = undefined;
   }
 }
