@@ -2,6 +2,7 @@
 // (connectProcessTerminal) with `ws` as its WebSocket, against a real server with a token.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import WebSocket from "ws";
 import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
 import { eventually, startServer, type TestServer } from "./support/server.js";
@@ -165,6 +166,30 @@ describe("terminal sessions and their errors", () => {
     const res = await server.fetch(`/v1/processes/${plain.id}/terminal/ws`);
     assert.equal(res.status, 400);
     assert.equal(res.headers.get("content-type"), "application/problem+json");
+  });
+
+  it("pauses a terminal whose client stops reading, and resumes it when the client reads again", async () => {
+    const proc = await sdk.createProcess({ command: "yes", args: ["flow-control"], tty: true });
+    const ws = new WebSocket(sdk.buildProcessTerminalWebSocketUrl(proc.id));
+    await once(ws, "open");
+    const tcp = (ws as unknown as { _socket: import("node:net").Socket })._socket;
+    tcp.pause(); // the kernel's buffers fill, then the server's send queue
+    const newest = async () => (await sdk.getProcessLogs(proc.id, { tail: 1 })).entries.at(-1)?.sequence ?? 0;
+    await eventually(
+      "the terminal's output to stop",
+      async () => {
+        const before = await newest();
+        await new Promise((r) => setTimeout(r, 500));
+        return (await newest()) === before;
+      },
+      60_000,
+    );
+    const stalled = await newest();
+    assert.equal((await sdk.getProcess(proc.id)).status, "running");
+    tcp.resume();
+    await eventually("the output to flow again", async () => (await newest()) > stalled, 30_000);
+    ws.terminate();
+    await sdk.killProcess(proc.id, { waitMs: 5000 });
   });
 
   it("refuses a resize of an exited terminal and sizes out of range", async () => {

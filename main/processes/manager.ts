@@ -347,6 +347,18 @@ export class ManagedProcess extends EventEmitter {
     return data.length;
   }
 
+  private holds = 0;
+
+  /** Flow control for slow terminal clients: while held, a tty child blocks on its writes instead of filling memory. */
+  holdOutput(): void {
+    if (this.holds++ === 0 && this.child?.kind === "pty") this.child.proc.pause();
+  }
+
+  releaseOutput(): void {
+    if (this.holds === 0) return;
+    if (--this.holds === 0 && this.child?.kind === "pty") this.child.proc.resume();
+  }
+
   resize(cols: number, rows: number): void {
     const child = this.child;
     if (!this.spec.tty) throw conflict(`process ${this.id} is not a tty process`);

@@ -173,8 +173,13 @@ export class ProcessService implements Processes {
     const proc = this.find(id);
     if (proc.status === "exited") {
       queueMicrotask(() => listener.exit(proc.exitCode));
-      return { write() {}, resize() {}, detach() {} };
+      return { write() {}, resize() {}, pause() {}, resume() {}, detach() {} };
     }
+    let paused = false;
+    const resume = () => {
+      if (paused) proc.releaseOutput();
+      paused = false;
+    };
     const onLog = (e: LogEntry) => {
       if (e.stream === "pty") listener.data(e.data);
     };
@@ -183,12 +188,18 @@ export class ProcessService implements Processes {
       listener.exit(proc.exitCode);
     };
     const detach = () => {
+      resume();
       proc.off("log", onLog);
       proc.off("exit", onExit);
     };
     proc.on("log", onLog);
     proc.on("exit", onExit);
     return {
+      pause: () => {
+        if (!paused) proc.holdOutput();
+        paused = true;
+      },
+      resume,
       write: (data) => void proc.write(data).catch(() => undefined),
       resize: (cols, rows) => {
         if (proc.status === "running") proc.resize(cols, rows);

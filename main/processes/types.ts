@@ -97,6 +97,9 @@ export type InputEncoding = "base64" | "utf8" | "text";
 export interface TerminalAttachment {
   write(data: Buffer): void;
   resize(cols: number, rows: number): void;
+  /** stop reading the terminal while this client catches up (the program blocks on output) */
+  pause(): void;
+  resume(): void;
   detach(): void;
 }
 

@@ -9,6 +9,9 @@ import * as S from "../schemas/processes.js";
 const tags = ["processes"];
 /** SSE comment lines keep proxies and idle timeouts from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
+/** Terminal output queued for a slow client before the terminal is paused, and the level it resumes at. */
+const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
+const SOCKET_LOW_WATER = 512 * 1024;
 
 /** `/v1/processes/*`: validates, maps each call onto the process service; logs follow over SSE, terminals over a WebSocket. */
 export function registerProcessRoutes(app: App, processes: Processes) {
@@ -100,10 +103,24 @@ function attachTerminalSocket(socket: WebSocket, id: string, processes: Processe
   };
   sendJson({ type: "ready", processId: id });
   let attachment: ReturnType<Processes["attachTerminal"]>;
+  let draining: NodeJS.Timeout | undefined;
+  // a client that reads slower than the program writes pauses the terminal, as a real one would
+  const throttle = () => {
+    if (draining || socket.bufferedAmount < SOCKET_HIGH_WATER) return;
+    attachment.pause();
+    draining = setInterval(() => {
+      if (socket.readyState === socket.OPEN && socket.bufferedAmount > SOCKET_LOW_WATER) return;
+      clearInterval(draining);
+      draining = undefined;
+      attachment.resume();
+    }, 20);
+  };
   try {
     attachment = processes.attachTerminal(id, {
       data: (bytes) => {
-        if (socket.readyState === socket.OPEN) socket.send(bytes, { binary: true });
+        if (socket.readyState !== socket.OPEN) return;
+        socket.send(bytes, { binary: true });
+        throttle();
       },
       exit: (exitCode) => {
         sendJson({ type: "exit", exitCode });
@@ -115,7 +132,10 @@ function attachTerminalSocket(socket: WebSocket, id: string, processes: Processe
     socket.close(1011);
     return;
   }
-  socket.on("close", () => attachment.detach());
+  socket.on("close", () => {
+    clearInterval(draining);
+    attachment.detach();
+  });
   socket.on("message", (raw, isBinary) => {
     if (isBinary) return sendJson({ type: "error", message: "binary input is not supported; send text JSON frames" });
     let frame: unknown;
