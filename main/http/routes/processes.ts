@@ -12,6 +12,8 @@ const KEEPALIVE_MS = 15_000;
 /** Terminal output queued for a slow client before the terminal is paused, and the level it resumes at. */
 const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
 const SOCKET_LOW_WATER = 512 * 1024;
+/** Log events queued for a follow client that does not read before its stream is ended. */
+const SSE_MAX_QUEUED = 32 * 1024 * 1024;
 
 /** `/v1/processes/*`: validates, maps each call onto the process service; logs follow over SSE, terminals over a WebSocket. */
 export function registerProcessRoutes(app: App, processes: Processes) {
@@ -58,7 +60,15 @@ export function registerProcessRoutes(app: App, processes: Processes) {
     if (!follow) return processes.logs(req.params.id, query);
     // Server-sent events: `event: log` per entry (the SDK's followProcessLogs), ended once the process has exited.
     const body = new PassThrough();
-    const send = (e: ProcessLogEntry) => body.write(`event: log\nid: ${e.sequence}\ndata: ${JSON.stringify(e)}\n\n`);
+    const send = (e: ProcessLogEntry) => {
+      if (body.writableEnded) return;
+      // a client that stops reading must not make the server queue a chatty process's output forever
+      if (body.writableLength > SSE_MAX_QUEUED) {
+        body.write(`: the client fell behind; reconnect with since=${e.sequence - 1}\n\n`);
+        return finish();
+      }
+      body.write(`event: log\nid: ${e.sequence}\ndata: ${JSON.stringify(e)}\n\n`);
+    };
     const keepalive = setInterval(() => body.write(":\n\n"), KEEPALIVE_MS);
     const finish = () => {
       clearInterval(keepalive);
