@@ -256,12 +256,21 @@ export class ManagedProcess extends EventEmitter {
       throw new GlasspaneError("internal", 502, `cannot start ${this.spec.command}: ${spawned.message}`);
     }
     this.pid = proc.pid ?? null;
-    proc.on("exit", (code, signal) => {
-      // 'exit' may come before the last output has been read: let the pipes drain a moment
-      // (not forever: a daemon the command left behind may hold them open)
-      const drained = [proc.stdout, proc.stderr].map((s) => (s && !s.readableEnded ? finished(s).catch(() => undefined) : undefined));
-      void Promise.race([Promise.all(drained), sleep(250)]).then(() => this.onExit(child, code, signal));
-    });
+    proc.on("exit", (code, signal) => void this.drain(proc).then(() => this.onExit(child, code, signal)));
+  }
+
+  /**
+   * 'exit' may come before the last output has been read. Waits until the pipes have
+   * closed, or have been quiet for a moment (a daemon the command left behind may hold
+   * them open for good), or at most a few seconds.
+   */
+  private async drain(proc: ResultPromise) {
+    const closed = Promise.all([proc.stdout, proc.stderr].map((s) => (s && !s.readableEnded ? finished(s).catch(() => undefined) : undefined)));
+    let done = false;
+    void closed.then(() => (done = true));
+    const end = Date.now() + 5000;
+    await Promise.race([closed, sleep(100)]);
+    while (!done && Date.now() < end && Date.now() - this.lastOutputAt < 200) await Promise.race([closed, sleep(50)]);
   }
 
   private startPty(file: string, args: string[]) {
@@ -348,6 +357,7 @@ export class ManagedProcess extends EventEmitter {
   }
 
   private holds = 0;
+  private lastOutputAt = 0;
 
   /** Flow control for slow terminal clients: while held, a tty child blocks on its writes instead of filling memory. */
   holdOutput(): void {
@@ -423,6 +433,7 @@ export class ManagedProcess extends EventEmitter {
   }
 
   private append(stream: LogStream, data: Buffer) {
+    this.lastOutputAt = Date.now();
     const entry: LogEntry = { sequence: ++this.sequence, stream, timestampMs: Date.now(), data };
     this.keep(entry);
     this.output?.append(entry, this.maxLogBytes(), () => this.logs);
@@ -436,7 +447,8 @@ export class ManagedProcess extends EventEmitter {
     this.logBytes += entry.data.length;
     const cap = this.maxLogBytes();
     let drop = 0;
-    while (this.logBytes > cap && drop < this.logs.length - 1) this.logBytes -= this.logs[drop++]!.data.length;
+    // whole entries go while what stays still fills the cap; the oldest one left is cut to fit
+    while (drop < this.logs.length - 1 && this.logBytes - this.logs[drop]!.data.length >= cap) this.logBytes -= this.logs[drop++]!.data.length;
     if (drop > 0) this.logs.splice(0, drop);
     const oldest = this.logs[0];
     if (this.logBytes > cap && oldest) {
