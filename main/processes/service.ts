@@ -68,11 +68,10 @@ export class ProcessService implements Processes {
   async create(request: ProcessCreateRequest): Promise<ProcessInfo> {
     const spec = this.prepare(request);
     this.checkCapacity();
-    const tty = request.tty ?? false;
     const proc = await this.manager.spawn({
       ...spec,
       owner: "user",
-      tty,
+      tty: request.tty ?? false,
       interactive: request.interactive ?? false,
       stdin: true,
       processGroup: true,
