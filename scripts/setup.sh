@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(xvfb openbox python3-xdg xdg-utils xterm ffmpeg fonts-dejavu-core xfonts-base dbus-x11
           libx11-dev libxext-dev libxtst-dev libxfixes-dev)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(xclip x11-utils xdotool chromium)
+  packages+=(xclip x11-utils xdotool chromium python3)
 fi
 
 missing=()

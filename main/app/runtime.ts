@@ -5,6 +5,8 @@ import type { DesktopStartOptions } from "../desktop/types.js";
 import { FsService } from "../fs/service.js";
 import { createHttpServer, type App, type HttpOptions } from "../http/server.js";
 import { ProcessManager } from "../processes/manager.js";
+import { ProcessService } from "../processes/service.js";
+import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
 
@@ -31,11 +33,13 @@ export interface Runtime {
 export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const stateDir = config.stateDir ?? defaultStateDir();
   mkdirSync(stateDir, { recursive: true });
-  const processes = new ProcessManager(stateDir);
+  const limits = { ...DEFAULT_PROCESS_CONFIG };
+  const processes = new ProcessManager(stateDir, { maxLogBytes: () => limits.maxLogBytesPerProcess });
+  const processApi = new ProcessService(processes, limits);
   const desktop = new DesktopService(processes, stateDir);
   const fs = new FsService({ root: config.fsRoot });
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();

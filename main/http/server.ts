@@ -8,10 +8,12 @@ import { Ajv } from "ajv";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
+import type { Processes } from "../processes/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
 import { registerFsRoutes } from "./routes/fs.js";
+import { registerProcessRoutes } from "./routes/processes.js";
 
 export interface HttpOptions {
   /** Bearer token; undefined means no auth (`--no-token`). */
@@ -29,6 +31,7 @@ export interface HttpOptions {
 export interface HttpServices {
   desktop: Desktop;
   fs: FileSystem;
+  processes: Processes;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -126,6 +129,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);
   registerFsRoutes(app, services.fs);
+  registerProcessRoutes(app, services.processes);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });

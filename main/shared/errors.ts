@@ -12,6 +12,7 @@ export type ErrorCode =
   | "desktop_start_failed"
   | "desktop_dependencies_missing"
   | "conflict"
+  | "payload_too_large"
   | "timeout"
   | "token_invalid"
   | "permission_denied"

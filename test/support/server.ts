@@ -22,8 +22,10 @@ export interface TestServer {
  * Starts `glasspane server` exactly as a user does (the bin script, a free port, its own
  * state directory) and connects the published sandbox-agent SDK to it.
  */
-export async function startServer(opts: { token?: string; desktop?: boolean; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestServer> {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), "glasspane-test-"));
+export async function startServer(opts: { token?: string; desktop?: boolean; args?: string[]; env?: NodeJS.ProcessEnv; stateDir?: string } = {}): Promise<TestServer> {
+  // a given state directory belongs to the caller (e.g. to restart on it) and is kept
+  const ownsStateDir = !opts.stateDir;
+  const stateDir = opts.stateDir ?? mkdtempSync(path.join(os.tmpdir(), "glasspane-test-"));
   const args = [path.join(repoRoot, "bin", "glasspane.js"), "server", "--port", "0", "--state-dir", stateDir];
   args.push(...(opts.token ? ["--token", opts.token] : ["--no-token"]));
   if (opts.desktop) args.push("--desktop");
@@ -57,14 +59,14 @@ export async function startServer(opts: { token?: string; desktop?: boolean; arg
     stateDir,
     fetch: (p, init = {}) => fetch(url + p, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) }, signal: init.signal ?? AbortSignal.timeout(30_000) }),
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         const killer = setTimeout(() => child.kill("SIGKILL"), 8000);
         await exited;
         clearTimeout(killer);
       }
-      if (!process.env.GLASSPANE_KEEP_TEST_STATE) rmSync(stateDir, { recursive: true, force: true });
+      if (ownsStateDir && !process.env.GLASSPANE_KEEP_TEST_STATE) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
