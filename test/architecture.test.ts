@@ -13,7 +13,7 @@ const ALLOWED: Record<string, string[]> = {
   processes: ["shared"],
   desktop: ["shared", "processes"],
   // the HTTP layer sees the desktop only through its interface and types
-  http: ["shared", "desktop/types.ts"],
+  http: ["shared", "desktop/types.ts", "desktop/recording/types.ts"],
   app: ["shared", "processes", "desktop", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
   electron: ["app"],

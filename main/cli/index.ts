@@ -12,6 +12,7 @@ Usage:
                    [--cors-allow-origin O ...] [--cors-allow-method M ...]
                    [--cors-allow-header H ...] [--cors-allow-credentials]
                    [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--log]
+                   [--recording-budget-mb 2048]
   glasspane install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]
   glasspane --version
 
@@ -59,6 +60,7 @@ async function server(args: string[]): Promise<number> {
       width: { type: "string" },
       height: { type: "string" },
       "state-dir": { type: "string" },
+      "recording-budget-mb": { type: "string" },
       log: { type: "boolean", default: false },
     },
   });
@@ -85,6 +87,7 @@ async function server(args: string[]): Promise<number> {
         }
       : undefined,
     stateDir: values["state-dir"],
+    recordingBudgetBytes: values["recording-budget-mb"] ? toInt(values["recording-budget-mb"], "--recording-budget-mb", 1, 1024 ** 3) * 1024 ** 2 : undefined,
     logger: values.log,
   });
   const status = values.desktop ? await runtime.desktop.status() : undefined;

@@ -15,6 +15,7 @@ export type ErrorCode =
   | "timeout"
   | "token_invalid"
   | "x11_error"
+  | "recording_failed"
   | "internal";
 
 export class GlasspaneError extends Error {
