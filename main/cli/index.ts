@@ -94,8 +94,8 @@ async function server(args: string[]): Promise<number> {
   console.log(`glasspane ${version} listening on ${runtime.url}${status ? ` (desktop ${status.display})` : ""}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
   });
   await runtime.close();
   return 0;

@@ -4,7 +4,7 @@ import { GlasspaneError, conflict, invalid, notFound } from "../../shared/errors
 import { pollUntil } from "../../shared/deadline.js";
 import type { ManagedProcess, ProcessManager } from "../../processes/manager.js";
 import { faststartArgs, grabArgs } from "./ffmpeg.js";
-import { RecordingStore, type StoredRecording } from "./store.js";
+import { RecordingStore, type RecordingMeta, type StoredRecording } from "./store.js";
 import type { RecordingEndReason, RecordingFile, RecordingInfo, RecordingSource, RecordingStartRequest, Recordings } from "./types.js";
 
 /** What the recorder needs from the desktop it records. */
@@ -68,8 +68,8 @@ export class RecordingService implements Recordings {
     host.beforeStop(async () => {
       const active = this.active;
       if (!active) return;
-      // only ffmpeg must be gone before the X server; the file is finished in the background
-      await this.signalStop(active, "desktop_stopped");
+      // the desktop waits (bounded) until the file is finished, so its recording reads "completed" after stop
+      await this.requestStop(active, "desktop_stopped");
     });
   }
 
@@ -133,6 +133,9 @@ export class RecordingService implements Recordings {
       });
       this.active = active;
       await this.waitUntilWriting(active);
+      // the video begins when ffmpeg has opened the display, not when it was asked to
+      entry.meta.startedAt = new Date().toISOString();
+      this.store.save(entry);
       active.sizeTimer = setInterval(() => {
         if (this.store.bytes(entry) >= active.capBytes) void this.requestStop(active, "max_size");
       }, SIZE_CHECK_MS);
@@ -187,29 +190,27 @@ export class RecordingService implements Recordings {
     return (active.stopping ??= active.proc.stop(STOP_GRACE_MS, "SIGINT"));
   }
 
-  /** After ffmpeg exited: record how it ended, turn the fragments into a plain MP4, persist. */
+  /**
+   * After ffmpeg exited: turn the fragments into a plain MP4, then record how it ended. The
+   * status changes only when all is done, so "recording" means a stop would still be accepted.
+   */
   private async finish(active: Active): Promise<RecordingInfo> {
     clearInterval(active.sizeTimer);
     const { entry, proc } = active;
-    const meta = entry.meta;
-    meta.endedAt = new Date(proc.exitedAtMs ?? Date.now()).toISOString();
+    const endedAt = new Date(proc.exitedAtMs ?? Date.now()).toISOString();
+    let outcome: Pick<RecordingMeta, "status" | "endReason" | "error">;
     if (active.requested && active.requested !== "recorder_exited") {
-      meta.status = "completed";
-      meta.endReason = active.requested;
+      outcome = { status: "completed", endReason: active.requested, error: null };
     } else if (proc.exitCode === 0) {
-      meta.status = "completed"; // only -t ends ffmpeg cleanly by itself
-      meta.endReason = "max_duration";
+      outcome = { status: "completed", endReason: "max_duration", error: null }; // only -t ends ffmpeg cleanly by itself
     } else {
-      meta.status = "failed";
-      meta.endReason = "recorder_exited";
       const how = proc.signal ? `was killed by ${proc.signal}` : `exited with code ${proc.exitCode}`;
-      meta.error = { code: "recorder_exited", message: `ffmpeg ${how} during the recording${lastLine(proc)}` };
+      const message = `ffmpeg ${how} during the recording${lastLine(proc)}`;
+      outcome = { status: "failed", endReason: "recorder_exited", error: { code: "recorder_exited", message } };
     }
     if (this.store.bytes(entry) > 0) await this.faststart(entry);
-    if (this.store.bytes(entry) === 0) {
-      meta.status = "failed";
-      meta.error ??= { code: "recording_empty", message: "ffmpeg wrote no video" };
-    }
+    else outcome = { ...outcome, status: "failed", error: outcome.error ?? { code: "recording_empty", message: "ffmpeg wrote no video" } };
+    Object.assign(entry.meta, outcome, { endedAt });
     this.store.save(entry);
     if (this.active === active) this.active = undefined;
     return this.store.info(entry);
