@@ -11,6 +11,7 @@ import { SandboxAgentError, type DesktopRecordingInfo } from "sandbox-agent";
 import { eventually, startServer, type TestServer } from "./support/server.js";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-recording-"));
+after(() => rmSync(work, { recursive: true, force: true }));
 
 /** Glasspane's additions to the SDK's DesktopRecordingInfo. */
 type Recording = DesktopRecordingInfo & { fps?: number; endReason?: string | null; error?: { code: string; message: string } | null };
@@ -334,7 +335,7 @@ describe("recordings across server restarts", () => {
 
   after(async () => {
     for (const s of servers) await s.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
 
   it("lists finished recordings again, and closes one the killed server left running as a playable failed recording", async () => {
@@ -387,10 +388,14 @@ describe("recordings across server restarts", () => {
       assert.equal(p.rFrameRate, "10/1");
     }
 
-    await b.sdk.startDesktop({ displayNum: 410, width: 640, height: 480 });
+    // a desktop started with its own stateDir keeps its recordings there
+    const ownDir = path.join(stateDir, "own-desktop");
+    await b.sdk.startDesktop({ displayNum: 410, width: 640, height: 480, stateDir: ownDir });
     const fourth = await b.sdk.startDesktopRecording({ fps: 10 });
     assert.equal(fourth.id, `rec_${Number(third.id.slice(4)) + 1}`, "ids keep counting after a restart");
     await b.sdk.stopDesktopRecording();
+    assert.ok(existsSync(path.join(ownDir, "recordings", fourth.fileName)));
+    assert.equal((await b.sdk.listDesktopRecordings()).recordings.length, 4);
     await b.stop();
     servers.splice(servers.indexOf(b), 1);
   });

@@ -1,5 +1,6 @@
 import { renameSync, rmSync, statfsSync } from "node:fs";
 import path from "node:path";
+import which from "which";
 import { GlasspaneError, conflict, invalid, notFound } from "../../shared/errors.js";
 import { pollUntil } from "../../shared/deadline.js";
 import type { ManagedProcess, ProcessManager } from "../../processes/manager.js";
@@ -88,6 +89,9 @@ export class RecordingService implements Recordings {
     const maxSizeBytes = request.maxSizeBytes ?? null;
     if (maxSizeBytes !== null && !(maxSizeBytes >= MIN_MAX_SIZE_BYTES)) throw invalid(`maxSizeBytes must be at least ${MIN_MAX_SIZE_BYTES}`);
 
+    if (!which.sync("ffmpeg", { nothrow: true })) {
+      throw new GlasspaneError("recording_failed", 503, "recording needs ffmpeg, which is not installed; install it with `glasspane install desktop --yes` or your package manager");
+    }
     this.starting = true;
     try {
       const dir = recordingsDir(source.stateDir);
