@@ -148,6 +148,21 @@ describe("desktop recording", () => {
     await server?.stop();
   });
 
+  it("documents its routes in OpenAPI under the SDK's operation names", async () => {
+    const doc = (await (await server.fetch("/v1/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>> };
+    const ops = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((o) => o.operationId));
+    assert.deepEqual(ops.filter((id, i) => ops.indexOf(id) !== i), [], "operationIds are unique");
+    const p = doc.paths;
+    assert.equal(p["/v1/desktop/recording/start"]!.post!.operationId, "post_v1_desktop_recording_start");
+    assert.equal(p["/v1/desktop/recording/stop"]!.post!.operationId, "post_v1_desktop_recording_stop");
+    assert.equal(p["/v1/desktop/recordings"]!.get!.operationId, "get_v1_desktop_recordings");
+    assert.equal(p["/v1/desktop/recordings/{id}"]!.get!.operationId, "get_v1_desktop_recording");
+    assert.equal(p["/v1/desktop/recordings/{id}"]!.delete!.operationId, "delete_v1_desktop_recording");
+    const download = p["/v1/desktop/recordings/{id}/download"]!.get!;
+    assert.equal(download.operationId, "get_v1_desktop_recording_download");
+    assert.ok(download.responses["206"], "partial content is documented");
+  });
+
   it("refuses bad requests with 4xx problems", async () => {
     const { sdk } = server;
     await expectProblem(sdk.startDesktopRecording({ fps: 10 }), 409, "desktop_not_active");
