@@ -322,6 +322,24 @@ describe("desktop recording", () => {
     assert.equal((await sdk.stopDesktopRecording()).id, next.id, "a new recording can start and stop");
   });
 
+  it("stop never hangs: an ffmpeg that does not react is killed after the grace period", async () => {
+    const { sdk } = server;
+    const rec = (await sdk.startDesktopRecording({ fps: 10 })) as Recording;
+    await eventually("the first fragment on disk", async () => topLevelBoxes(await sdk.downloadDesktopRecording(rec.id)).includes("moof"), 20_000, 200);
+    const pid = recorderPid(server.stateDir, rec.fileName);
+    assert.ok(pid);
+    process.kill(pid, "SIGSTOP"); // a stopped process ignores SIGINT until killed
+    try {
+      const stopped = (await sdk.stopDesktopRecording()) as Recording;
+      assert.equal(stopped.status, "completed", "the caller asked to stop; the file holds everything up to the last fragment");
+      assert.equal(stopped.endReason, "stopped");
+      assert.ok(!alive(pid), "the frozen ffmpeg is gone");
+      assert.ok(probe(await sdk.downloadDesktopRecording(rec.id)).frames > 0);
+    } finally {
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+    }
+  });
+
   it("deletes a recording and its file", async () => {
     const { sdk } = server;
     const { recordings } = await sdk.listDesktopRecordings();
