@@ -14,7 +14,7 @@ const ALLOWED: Record<string, string[]> = {
   desktop: ["shared", "processes"],
   fs: ["shared"],
   // the HTTP layer sees the services only through their interfaces and types
-  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts"],
+  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts"],
   app: ["shared", "processes", "desktop", "fs", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
   electron: ["app"],

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
+import { RecordingService } from "../desktop/recording/recorder.js";
 import { FsService } from "../fs/service.js";
 import { createHttpServer, type App, type HttpOptions } from "../http/server.js";
 import { ProcessManager } from "../processes/manager.js";
@@ -19,12 +20,15 @@ export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
   stateDir?: string;
   /** confine /v1/fs to this directory (default: the whole file system, as the reference) */
   fsRoot?: string;
+  /** disk budget of all recordings together (default 2 GiB) */
+  recordingBudgetBytes?: number;
 }
 
 export interface Runtime {
   url: string;
   http: App;
   desktop: DesktopService;
+  recordings: RecordingService;
   processes: ProcessManager;
   close(): Promise<void>;
 }
@@ -37,9 +41,10 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const processes = new ProcessManager(stateDir, { maxLogBytes: () => limits.maxLogBytesPerProcess });
   const processApi = new ProcessService(processes, limits);
   const desktop = new DesktopService(processes, stateDir);
+  const recordings = new RecordingService(processes, desktop, { budgetBytes: config.recordingBudgetBytes });
   const fs = new FsService({ root: config.fsRoot });
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -51,10 +56,12 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     url,
     http,
     desktop,
+    recordings,
     processes,
     close: () =>
       (closing ??= (async () => {
         await http.close().catch(() => undefined);
+        await recordings.close();
         await desktop.shutdown();
         await processes.shutdown();
       })()),

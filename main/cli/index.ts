@@ -13,6 +13,7 @@ Usage:
                    [--cors-allow-origin O ...] [--cors-allow-method M ...]
                    [--cors-allow-header H ...] [--cors-allow-credentials]
                    [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--fs-root DIR] [--log]
+                   [--recording-budget-mb 2048]
   glasspane daemon start [the server's options]
   glasspane daemon stop|status [--host 127.0.0.1] [--port 2468]
   glasspane install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]
@@ -77,14 +78,15 @@ async function server(args: string[]): Promise<number> {
       : undefined,
     stateDir: values["state-dir"],
     fsRoot: values["fs-root"],
+    recordingBudgetBytes: values["recording-budget-mb"] ? toInt(values["recording-budget-mb"], "--recording-budget-mb", 1, 1024 ** 3) * 1024 ** 2 : undefined,
     logger: values.log,
   });
   const status = values.desktop ? await runtime.desktop.status() : undefined;
   console.log(`glasspane ${version} listening on ${runtime.url}${status ? ` (desktop ${status.display})` : ""}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
   });
   await runtime.close();
   return 0;

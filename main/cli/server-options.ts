@@ -13,6 +13,7 @@ export const SERVER_OPTIONS = {
   height: { type: "string" },
   "state-dir": { type: "string" },
   "fs-root": { type: "string" },
+  "recording-budget-mb": { type: "string" },
   log: { type: "boolean", default: false },
 } as const;
 

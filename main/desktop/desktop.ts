@@ -26,6 +26,7 @@ import type {
   Selection,
   WindowInfo,
 } from "./types.js";
+import type { RecordingSource } from "./recording/types.js";
 
 /** How long a request waits for the desktop to come back after Xvfb was restarted. */
 const RECOVERY_WAIT_MS = 15_000;
@@ -63,6 +64,7 @@ export class DesktopService implements Desktop {
   private session: Session | undefined;
   private recovering: Promise<void> | undefined;
   private transition: Promise<unknown> | undefined;
+  private readonly stopHooks: Array<() => Promise<void>> = [];
 
   constructor(
     private readonly processes: ProcessManager,
@@ -129,6 +131,29 @@ export class DesktopService implements Desktop {
     return status;
   }
 
+  /** Runs `hook` (bounded) before the X server goes away, e.g. to let a recorder finish its file. */
+  beforeStop(hook: () => Promise<void>): void {
+    this.stopHooks.push(hook);
+  }
+
+  /** The state directory of a desktop started without `stateDir`. */
+  defaultDesktopStateDir(): string {
+    return path.join(this.defaultStateDir, "desktop");
+  }
+
+  /** What a screen recorder needs; undefined unless the desktop is active. */
+  recordingSource(): RecordingSource | undefined {
+    const cfg = this.config;
+    if (this.state !== "active" || !cfg) return undefined;
+    return {
+      display: `:${cfg.displayNum}`,
+      width: cfg.width,
+      height: cfg.height,
+      stateDir: cfg.stateDir,
+      defaultFps: cfg.options.recordingFps ?? 30,
+    };
+  }
+
   async shutdown(): Promise<void> {
     if (this.state !== "inactive") await this.teardown("inactive").catch(() => undefined);
   }
@@ -143,7 +168,7 @@ export class DesktopService implements Desktop {
     if (dpi < 10 || dpi > 1000) throw invalid(`dpi must be between 10 and 1000 (got ${dpi})`);
     const displayNum = o.displayNum ?? 99;
     if (displayNum < 0 || displayNum > 65000) throw invalid(`displayNum must be between 0 and 65000 (got ${displayNum})`);
-    const stateDir = path.resolve(o.stateDir ?? path.join(this.defaultStateDir, "desktop"));
+    const stateDir = path.resolve(o.stateDir ?? this.defaultDesktopStateDir());
     return { width, height, dpi, displayNum, stateDir, options: o };
   }
 
@@ -204,6 +229,7 @@ export class DesktopService implements Desktop {
 
   private async teardown(finalState: DesktopState): Promise<void> {
     this.state = finalState === "inactive" ? "stopping" : finalState;
+    for (const hook of this.stopHooks) await withDeadline(hook(), 15_000, "a stop hook").catch(() => undefined);
     const session = this.session;
     this.session = undefined;
     if (session) {

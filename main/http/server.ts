@@ -6,6 +6,7 @@ import websocket from "@fastify/websocket";
 import fastifyStatic from "@fastify/static";
 import { Ajv } from "ajv";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
@@ -14,6 +15,7 @@ import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
 import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
+import { registerRecordingRoutes } from "./routes/recording.js";
 
 export interface HttpOptions {
   /** Bearer token; undefined means no auth (`--no-token`). */
@@ -32,6 +34,7 @@ export interface HttpServices {
   desktop: Desktop;
   fs: FileSystem;
   processes: Processes;
+  recordings: Recordings;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -130,6 +133,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerDesktopRoutes(app, services.desktop);
   registerFsRoutes(app, services.fs);
   registerProcessRoutes(app, services.processes);
+  registerRecordingRoutes(app, services.recordings);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });

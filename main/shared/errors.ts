@@ -20,6 +20,7 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "insufficient_storage"
   | "x11_error"
+  | "recording_failed"
   | "internal";
 
 export class GlasspaneError extends Error {
