@@ -148,8 +148,10 @@ describe("glasspane daemon", () => {
     writeFileSync(
       preload,
       `process.on("SIGTERM", () => {});
-       const once = process.once;
-       process.once = function (event, fn) { return event === "SIGTERM" ? this : once.call(this, event, fn); };`,
+       for (const method of ["on", "once", "addListener"]) {
+         const original = process[method];
+         process[method] = function (event, fn) { return event === "SIGTERM" ? this : original.call(this, event, fn); };
+       }`,
     );
     const r = await cli(["daemon", "start", "--port", String(port), "--no-token"], { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` });
     assert.equal(r.code, 0, r.stderr);
