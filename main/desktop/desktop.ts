@@ -183,6 +183,8 @@ export class DesktopService implements Desktop {
         command: which.sync("openbox-session", { nothrow: true }) ? "openbox-session" : "openbox",
         env: { DISPLAY: `:${cfg.displayNum}`, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config") },
         owner: "desktop",
+        // its own process group, so stopping it also ends what autostart launched (at-spi's dbus-daemon...)
+        processGroup: true,
         restart: { mode: "while", active: () => this.state === "active" || this.state === "starting" },
       });
       this.session = await withDeadline(openSession(`:${cfg.displayNum}`), 10_000, "connecting to the new display");

@@ -118,6 +118,24 @@ function signalName(n: number): string {
   return Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }
 
+/**
+ * A group leader can exit before what it started (openbox's autostart leaves dbus-launch
+ * behind): give the rest of its group a moment to follow, then SIGKILL what is left.
+ */
+async function reapGroup(pgid: number, graceMs: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + graceMs;
+  while (alive() && Date.now() < deadline) await sleep(50);
+  if (alive()) deliver(pgid, "SIGKILL", true);
+}
+
 /** Sends a signal to a process or its whole group; false when nothing was there to receive it. */
 function deliver(pid: number, signal: NodeJS.Signals, group: boolean): boolean {
   try {
@@ -326,6 +344,7 @@ export class ManagedProcess extends EventEmitter {
       this.sendSignal("SIGKILL");
       await Promise.race([exited, sleep(1000)]);
     }
+    if (this.spec.processGroup && this.pid) await reapGroup(this.pid, 1000);
   }
 
   /** Delivers a signal (to the whole group for group leaders and terminals); no restart follows. */
