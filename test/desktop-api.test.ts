@@ -3,7 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -447,4 +447,33 @@ describe("starting with a taken display and an own state directory", () => {
     assert.equal(readFileSync(marker, "utf8").trim(), status.display);
     assert.equal((await sharp(await sdk.takeDesktopScreenshot()).metadata()).width, 800);
   });
+
+  it("stopping the desktop also ends what autostart launched", async () => {
+    const home = path.join(stateDir, "home");
+    const autostart = path.join(home, ".config", "openbox", "autostart");
+    // a detached, TERM-ignoring grandchild: only the group reap can end it
+    writeFileSync(autostart, `(trap "" TERM; exec sleep 300) &\n`);
+    await sdk.stopDesktop();
+    await sdk.startDesktop({ displayNum: 150, stateDir, width: 800, height: 600 });
+    const inHome = () => processesWithHome(home).filter((p) => p.cmd.startsWith("sleep"));
+    await eventually("autostart's sleep to run", () => inHome().length > 0);
+    await sdk.stopDesktop();
+    await eventually("no process of the desktop's session left", () => processesWithHome(home).length === 0);
+  });
 });
+
+/** Live processes whose environment has HOME=home, with their command lines. */
+function processesWithHome(home: string): { pid: number; cmd: string }[] {
+  const found: { pid: number; cmd: string }[] = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      if (!env.includes(`HOME=${home}`)) continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+      if (cmd) found.push({ pid: Number(pid), cmd }); // zombies have no command line
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
