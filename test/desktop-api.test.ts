@@ -115,6 +115,9 @@ describe("a running desktop", () => {
     assert.equal(status.state, "active");
     assert.match(status.display!, /^:\d+$/);
     assert.deepEqual(status.resolution, { width: W, height: H, dpi: 96 });
+    // the native addon unless switched off (desktop-api-js-capture.test.ts runs this file that way)
+    const expectedPath = process.env.GLASSPANE_NATIVE_CAPTURE === "0" ? "x11-shm" : "native-shm";
+    assert.equal((status as { capturePath?: string }).capturePath, expectedPath);
     const names = status.processes!.map((p) => p.name);
     assert.ok(names.includes("Xvfb") && names.includes("openbox"), names.join(","));
     assert.ok(status.processes!.every((p) => p.running && p.pid));
