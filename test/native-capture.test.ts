@@ -3,7 +3,7 @@
 // the pointer is, and a frozen or killed X server gives a JS error, never a hang or a
 // dead process. Displays :520-:522.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { ScreenCapture } from "../main/desktop/capture.js";
 import { loadNativeCapture, NATIVE_CAPTURE_ENV } from "../main/desktop/native-capture.js";
@@ -44,6 +44,20 @@ async function movePointer(conn: XConnection, x: number, y: number): Promise<voi
 
 function xvfbPid(display: string): number {
   return Number(readFileSync(`/tmp/.X${display.slice(1)}-lock`, "utf8").trim());
+}
+
+/** A killed Xvfb leaves its lock and socket behind; a stale socket would look like a live server. */
+function removeStaleDisplay(display: string): void {
+  const lock = `/tmp/.X${display.slice(1)}-lock`;
+  if (existsSync(lock)) {
+    try {
+      process.kill(xvfbPid(display), 0);
+      return; // alive: TestDisplay.start reports it as in use
+    } catch {
+      rmSync(lock, { force: true });
+    }
+  }
+  rmSync(`/tmp/.X11-unix/X${display.slice(1)}`, { force: true });
 }
 
 const FULL: Rect = { x: 0, y: 0, width: W, height: H };
@@ -151,6 +165,7 @@ describe("native capture when the X server freezes or dies", { timeout: 120_000 
   let native: ScreenCapture;
 
   before(async () => {
+    removeStaleDisplay(":521");
     display = await TestDisplay.start(":521", { width: 640, height: 480, wm: false });
     conn = await display.connect();
     native = await ScreenCapture.create(conn);
@@ -160,6 +175,7 @@ describe("native capture when the X server freezes or dies", { timeout: 120_000 
   after(async () => {
     await native?.close();
     await display?.stop();
+    removeStaleDisplay(":521");
   });
 
   it("gives a 504 while Xvfb is frozen, keeps the event loop running, and works again after", async () => {
