@@ -21,7 +21,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const N = Number(process.env.BENCH_N ?? 60);
 const REF_N = Number(process.env.BENCH_REF_N ?? 10);
 const DISPLAY = Number(process.env.BENCH_DISPLAY ?? 99);
-const WARMUP = 3;
+/** Glasspane calls per operation block; the reference gets one call per block. */
+const BLOCK = 5;
+const WARMUP_ROUNDS = 1;
 /** A call that has not answered by then is a failure (a hang), not a sample. The reference's window list takes 3-5 s. */
 const CALL_DEADLINE_MS = 10_000;
 /** After this many hangs and no answer at all, an operation is not called again on that server. */
@@ -282,8 +284,8 @@ async function main() {
     const gp = await startGlasspane();
     targets.push(gp);
     await prepareDesktop(gp, DISPLAY);
-    if (process.env.BENCH_ONLY !== "glasspane") {
-      const ref = await startReference();
+    const ref = process.env.BENCH_ONLY === "glasspane" ? undefined : await startReference();
+    if (ref) {
       targets.push(ref);
       await prepareDesktop(ref, DISPLAY + 10);
     }
@@ -292,29 +294,45 @@ async function main() {
     for (const op of ops) for (const t of targets) stats.set(key(op, t), { samples: [], failures: 0, cpuTicks: 0, cpuCalls: 0 });
 
     const started = performance.now();
-    const rounds = Math.max(...targets.map((t) => t.n)) + WARMUP;
-    for (let i = 0; i < rounds; i++) {
+    // Rounds over all operations, so noise from other work on the machine spreads evenly.
+    // In each round every operation runs as one block per server: BLOCK Glasspane calls with
+    // one reference call in between (the reference is ~100x slower), alternating who goes
+    // first. The CPU of each server's process tree is read before the block and after it,
+    // once the tree is idle again. The reference leaves work behind (helper processes exit
+    // after it answers): that is waited out before Glasspane's next call.
+    const rounds = Math.ceil(N / BLOCK) + WARMUP_ROUNDS;
+    for (let r = 0; r < rounds; r++) {
+      const record = r >= WARMUP_ROUNDS;
+      const refActive = ref !== undefined && r < REF_N + WARMUP_ROUNDS;
       for (const op of ops) {
-        // alternate who goes first, call by call
-        const order = i % 2 === 0 ? targets : [...targets].reverse();
-        for (const t of order) {
-          if (i >= t.n + WARMUP) continue;
+        const cpu0 = new Map(targets.map((t) => [t, cpuTicks(t)] as const));
+        const calls = new Map<Target, number>(targets.map((t) => [t, 0]));
+        const once = async (t: Target, i: number) => {
           const s = stats.get(key(op, t))!;
-          if (s.failures >= GIVE_UP_AFTER && s.samples.length === 0) continue; // it hangs: stop feeding it
-          const cpu0 = cpuTicks(t);
+          if (s.failures >= GIVE_UP_AFTER && s.samples.length === 0) return; // it hangs: stop feeding it
+          calls.set(t, calls.get(t)! + 1);
           const t0 = performance.now();
           try {
             await op.run(t, i);
-            if (i >= WARMUP) s.samples.push(performance.now() - t0);
+            if (record) s.samples.push(performance.now() - t0);
           } catch (err) {
             s.failures++;
             s.firstError ??= (err as Error).message;
           }
-          await quiesce(t);
-          if (i >= WARMUP) {
-            s.cpuTicks += cpuTicks(t) - cpu0;
-            s.cpuCalls++;
+        };
+        for (let j = 0; j < BLOCK; j++) {
+          if (refActive && j === r % 2) {
+            await once(ref!, r);
+            await quiesce(ref!);
           }
+          await once(gp, r * BLOCK + j);
+        }
+        for (const t of targets) await quiesce(t);
+        if (!record) continue;
+        for (const t of targets) {
+          const s = stats.get(key(op, t))!;
+          s.cpuTicks += cpuTicks(t) - cpu0.get(t)!;
+          s.cpuCalls += calls.get(t)!;
         }
       }
     }
@@ -340,8 +358,8 @@ function printReport(
 ) {
   const fmt = (n: number) => (Number.isNaN(n) ? "-" : n < 10 ? n.toFixed(2) : n < 1000 ? n.toFixed(1) : n.toFixed(0));
   const [gp, ref] = targets;
-  console.log(`\nDesktop calls over HTTP, ${W}x${H}, ms. ${gp!.name} n=${gp!.n}${ref ? `, ${ref.name} n=${ref.n} (fewer: it takes 0.3-5 s a call)` : ""}; calls alternate between the servers.`);
-  console.log(`Deadline ${CALL_DEADLINE_MS} ms a call: a call past it is a failure (fail column), not a sample. CPU = server + children, ms per call, from its start until they are idle again (/proc, 10 ms ticks).`);
+  console.log(`\nDesktop calls over HTTP, ${W}x${H}, ms. ${gp!.name} n=${gp!.n}${ref ? `, ${ref.name} n=${ref.n} (fewer: it takes 0.3-5 s a call)` : ""}; calls run in blocks of ${BLOCK} Glasspane calls around one reference call, in rounds over all operations.`);
+  console.log(`Deadline ${CALL_DEADLINE_MS} ms a call: a call past it is a failure (fail column), not a sample. CPU = server + children over each block of calls until idle again, per call (/proc, 10 ms ticks).`);
   const head = ["operation", "GP med", "GP p95", "target", "ref med", "ref p95", "ratio", "GP cpu", "ref cpu", "fail GP/ref"];
   const widths = [26, 8, 8, 7, 9, 9, 8, 8, 8, 12];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("");
