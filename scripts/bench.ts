@@ -243,6 +243,54 @@ async function quiesce(t: Target): Promise<void> {
   }
 }
 
+/**
+ * Rounds over all operations, so noise from other work on the machine spreads evenly. In
+ * each round every operation runs as one block: BLOCK Glasspane calls with one reference
+ * call among them (the reference is ~100x slower), its place alternating. The CPU of each
+ * server's process tree is read before the block and after it, once the tree is idle
+ * again. The reference leaves work behind (helper processes exit after it answers): that
+ * is waited out before Glasspane's next call.
+ */
+async function runRounds(gp: Target, ref: Target | undefined, stats: Map<string, Stats>, key: (op: Op, t: Target) => string): Promise<void> {
+  const targets = ref ? [gp, ref] : [gp];
+  const rounds = Math.ceil(N / BLOCK) + WARMUP_ROUNDS;
+  for (let r = 0; r < rounds; r++) {
+    const record = r >= WARMUP_ROUNDS;
+    const refActive = ref !== undefined && r < REF_N + WARMUP_ROUNDS;
+    for (const op of ops) {
+      const cpu0 = new Map(targets.map((t) => [t, cpuTicks(t)] as const));
+      const calls = new Map<Target, number>(targets.map((t) => [t, 0]));
+      const once = async (t: Target, i: number) => {
+        const s = stats.get(key(op, t))!;
+        if (s.failures >= GIVE_UP_AFTER && s.samples.length === 0) return; // it hangs: stop feeding it
+        calls.set(t, calls.get(t)! + 1);
+        const t0 = performance.now();
+        try {
+          await op.run(t, i);
+          if (record) s.samples.push(performance.now() - t0);
+        } catch (err) {
+          s.failures++;
+          s.firstError ??= (err as Error).message;
+        }
+      };
+      for (let j = 0; j < BLOCK; j++) {
+        if (refActive && j === r % 2) {
+          await once(ref!, r);
+          await quiesce(ref!);
+        }
+        await once(gp, r * BLOCK + j);
+      }
+      for (const t of targets) await quiesce(t);
+      if (!record) continue;
+      for (const t of targets) {
+        const s = stats.get(key(op, t))!;
+        s.cpuTicks += cpuTicks(t) - cpu0.get(t)!;
+        s.cpuCalls += calls.get(t)!;
+      }
+    }
+  }
+}
+
 // ---- the operations ----
 
 let lineNo = 0;
@@ -294,51 +342,18 @@ async function main() {
     for (const op of ops) for (const t of targets) stats.set(key(op, t), { samples: [], failures: 0, cpuTicks: 0, cpuCalls: 0 });
 
     const started = performance.now();
-    // Rounds over all operations, so noise from other work on the machine spreads evenly.
-    // In each round every operation runs as one block per server: BLOCK Glasspane calls with
-    // one reference call in between (the reference is ~100x slower), alternating who goes
-    // first. The CPU of each server's process tree is read before the block and after it,
-    // once the tree is idle again. The reference leaves work behind (helper processes exit
-    // after it answers): that is waited out before Glasspane's next call.
-    const rounds = Math.ceil(N / BLOCK) + WARMUP_ROUNDS;
-    for (let r = 0; r < rounds; r++) {
-      const record = r >= WARMUP_ROUNDS;
-      const refActive = ref !== undefined && r < REF_N + WARMUP_ROUNDS;
-      for (const op of ops) {
-        const cpu0 = new Map(targets.map((t) => [t, cpuTicks(t)] as const));
-        const calls = new Map<Target, number>(targets.map((t) => [t, 0]));
-        const once = async (t: Target, i: number) => {
-          const s = stats.get(key(op, t))!;
-          if (s.failures >= GIVE_UP_AFTER && s.samples.length === 0) return; // it hangs: stop feeding it
-          calls.set(t, calls.get(t)! + 1);
-          const t0 = performance.now();
-          try {
-            await op.run(t, i);
-            if (record) s.samples.push(performance.now() - t0);
-          } catch (err) {
-            s.failures++;
-            s.firstError ??= (err as Error).message;
-          }
-        };
-        for (let j = 0; j < BLOCK; j++) {
-          if (refActive && j === r % 2) {
-            await once(ref!, r);
-            await quiesce(ref!);
-          }
-          await once(gp, r * BLOCK + j);
-        }
-        for (const t of targets) await quiesce(t);
-        if (!record) continue;
-        for (const t of targets) {
-          const s = stats.get(key(op, t))!;
-          s.cpuTicks += cpuTicks(t) - cpu0.get(t)!;
-          s.cpuCalls += calls.get(t)!;
-        }
-      }
+    await runRounds(gp, ref, stats, key);
+    // then Glasspane alone, with the reference and its desktop stopped: what it does on this machine by itself
+    const alone = new Map<string, Stats>();
+    for (const op of ops) alone.set(key(op, gp), { samples: [], failures: 0, cpuTicks: 0, cpuCalls: 0 });
+    if (ref) {
+      await stop(ref);
+      targets.pop();
+      await runRounds(gp, undefined, alone, key);
     }
     const seconds = (performance.now() - started) / 1000;
     const load1 = readFileSync("/proc/loadavg", "utf8").trim();
-    printReport(ops, targets, stats, key, { seconds, load0, load1 });
+    printReport(ops, [gp, ...(ref ? [ref] : [])], stats, ref ? alone : undefined, key, { seconds, load0, load1 });
   } finally {
     for (const t of targets.reverse()) await stop(t).catch((err) => console.error(`stopping ${t.name}: ${err.message}`));
   }
@@ -353,61 +368,77 @@ function printReport(
   opList: Op[],
   targets: Target[],
   stats: Map<string, Stats>,
+  alone: Map<string, Stats> | undefined,
   key: (op: Op, t: Target) => string,
   run: { seconds: number; load0: string; load1: string },
 ) {
   const fmt = (n: number) => (Number.isNaN(n) ? "-" : n < 10 ? n.toFixed(2) : n < 1000 ? n.toFixed(1) : n.toFixed(0));
-  const [gp, ref] = targets;
-  console.log(`\nDesktop calls over HTTP, ${W}x${H}, ms. ${gp!.name} n=${gp!.n}${ref ? `, ${ref.name} n=${ref.n} (fewer: it takes 0.3-5 s a call)` : ""}; calls run in blocks of ${BLOCK} Glasspane calls around one reference call, in rounds over all operations.`);
-  console.log(`Deadline ${CALL_DEADLINE_MS} ms a call: a call past it is a failure (fail column), not a sample. CPU = server + children over each block of calls until idle again, per call (/proc, 10 ms ticks).`);
-  const head = ["operation", "GP med", "GP p95", "target", "ref med", "ref p95", "ratio", "GP cpu", "ref cpu", "fail GP/ref"];
-  const widths = [26, 8, 8, 7, 9, 9, 8, 8, 8, 12];
+  const med = (s: Stats | undefined) => (s ? quantile([...s.samples].sort((a, b) => a - b), 0.5) : NaN);
+  const p95 = (s: Stats | undefined) => (s ? quantile([...s.samples].sort((a, b) => a - b), 0.95) : NaN);
+  const cpu = (s?: Stats) => (s && s.cpuCalls > 0 ? fmt((s.cpuTicks * TICK_MS) / s.cpuCalls) : "-");
+  const [gp, ref] = targets as [Target, Target | undefined];
+  console.log(`\nDesktop calls over HTTP, ${W}x${H}, ms. Glasspane n=${gp.n}${ref ? `, reference n=${ref.n} (fewer: it takes 0.3-5 s a call)` : ""}.`);
+  if (ref) {
+    console.log(`Side by side: rounds over all operations; per operation a block of ${BLOCK} Glasspane calls with one reference call among them.`);
+    console.log(`Alone: the same rounds for Glasspane after the reference and its desktop have stopped.`);
+  }
+  console.log(`Deadline ${CALL_DEADLINE_MS} ms a call: a call past it is a failure, not a sample. CPU: server + children over each block until idle again, per call (/proc, 10 ms ticks).`);
+  const head = ref
+    ? ["operation", "GP med", "GP p95", "ref med", "ref p95", "ratio", "GP cpu", "ref cpu", "fail", "alone med", "p95", "target"]
+    : ["operation", "GP med", "GP p95", "GP cpu", "fail", "target"];
+  const widths = ref ? [26, 8, 8, 9, 9, 7, 8, 8, 7, 10, 8, 8] : [26, 8, 8, 8, 7, 8];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("");
   console.log(line(head));
   const ratios: { op: string; ratio: number }[] = [];
   const misses: string[] = [];
   for (const op of opList) {
-    const g = stats.get(key(op, gp!))!;
-    const r = ref ? stats.get(key(op, ref))! : undefined;
-    const gs = [...g.samples].sort((a, b) => a - b);
-    const rs = r ? [...r.samples].sort((a, b) => a - b) : [];
-    const gMed = quantile(gs, 0.5);
-    const rMed = quantile(rs, 0.5);
-    const ratio = rMed / gMed;
+    const g = stats.get(key(op, gp))!;
+    const r = ref ? stats.get(key(op, ref)) : undefined;
+    const a = alone?.get(key(op, gp));
+    const ratio = med(r) / med(g);
     if (!Number.isNaN(ratio)) ratios.push({ op: op.name, ratio });
-    if (op.target !== undefined && !(gMed <= op.target)) misses.push(`${op.name} ${fmt(gMed)} > ${op.target}`);
-    const cpu = (s?: Stats) => (s && s.cpuCalls > 0 ? fmt((s.cpuTicks * TICK_MS) / s.cpuCalls) : "-");
-    console.log(
-      line([
-        op.name,
-        fmt(gMed),
-        fmt(quantile(gs, 0.95)),
-        op.target === undefined ? "" : `<=${op.target}`,
-        fmt(rMed),
-        fmt(quantile(rs, 0.95)),
-        Number.isNaN(ratio) ? "-" : `${ratio.toFixed(0)}x`,
-        cpu(g),
-        cpu(r),
-        `${g.failures}/${r ? r.failures : "-"}`,
-      ]),
-    );
-  }
-  for (const t of targets) {
-    for (const op of opList) {
-      const s = stats.get(key(op, t))!;
-      if (s.firstError) console.log(`  ${t.name} ${op.name}: ${s.failures} failed; first: ${s.firstError}`);
+    const judged = a ?? g;
+    if (op.target !== undefined && !(med(judged) <= op.target)) misses.push(`${op.name} ${fmt(med(judged))} > ${op.target}`);
+    const target = op.target === undefined ? "" : `<=${op.target}`;
+    if (ref) {
+      console.log(
+        line([
+          op.name,
+          fmt(med(g)),
+          fmt(p95(g)),
+          fmt(med(r)),
+          fmt(p95(r)),
+          Number.isNaN(ratio) ? "-" : `${ratio.toFixed(0)}x`,
+          cpu(g),
+          cpu(r),
+          `${g.failures}/${r!.failures}`,
+          fmt(med(a)),
+          fmt(p95(a)),
+          target,
+        ]),
+      );
+    } else {
+      console.log(line([op.name, fmt(med(g)), fmt(p95(g)), cpu(g), String(g.failures), target]));
     }
   }
-  if (ratios.length > 0) {
-    const min = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
-    const failedRef = opList.filter((op) => stats.get(key(op, ref!))!.samples.length === 0).map((op) => op.name);
+  for (const [t, m] of [[gp, stats], [ref, stats], [gp, alone]] as const) {
+    if (!t || !m) continue;
+    for (const op of opList) {
+      const s = m.get(key(op, t))!;
+      if (s.firstError) console.log(`  ${t.name}${m === alone ? " alone" : ""} ${op.name}: ${s.failures} failed; first: ${s.firstError}`);
+    }
+  }
+  const targetsLine = `targets (${alone ? "Glasspane alone" : "Glasspane"} medians): ${misses.length === 0 ? "all met" : `missed ${misses.join(", ")}`}`;
+  if (ref && ratios.length > 0) {
+    const min = ratios.reduce((x, y) => (y.ratio < x.ratio ? y : x));
+    const hung = opList.filter((op) => stats.get(key(op, ref))!.samples.length === 0).map((op) => op.name);
     console.log(
       `Summary: Glasspane is at least ${min.ratio.toFixed(0)}x faster than the reference (smallest ratio: ${min.op})` +
-        (failedRef.length ? `; the reference never answered ${failedRef.join(", ")} in time` : "") +
-        `; targets ${misses.length === 0 ? "all met" : `missed: ${misses.join(", ")}`}.`,
+        (hung.length ? `; the reference never answered ${hung.join(", ")} in time` : "") +
+        `; ${targetsLine}.`,
     );
   } else {
-    console.log(`Summary: targets ${misses.length === 0 ? "all met" : `missed: ${misses.join(", ")}`}.`);
+    console.log(`Summary: ${targetsLine}.`);
   }
   console.log(`Run took ${run.seconds.toFixed(0)} s on ${os.cpus().length} CPUs; load average before ${run.load0.split(" ").slice(0, 3).join(" ")}, after ${run.load1.split(" ").slice(0, 3).join(" ")}.`);
 }
