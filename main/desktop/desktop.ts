@@ -209,7 +209,7 @@ export class DesktopService implements Desktop {
     if (session) {
       await Promise.race([session.input.close(), sleep(1000)]).catch(() => undefined);
       session.clipboard.close();
-      await Promise.race([session.capture.close(), sleep(1000)]).catch(() => undefined);
+      await withDeadline(session.capture.close(), 1000, "closing the screen capture").catch(() => undefined);
       session.conn.close();
     }
     await Promise.all([this.openbox?.stop(3000), this.xvfb?.stop(3000)]);
