@@ -255,7 +255,14 @@ describe("a running desktop", () => {
 
     // scroll: the wheel scrolls xterm's scrollback up, and back down again
     const area = { x: w.x, y: w.y, width: w.width, height: w.height };
-    const still = await raw(await sdk.takeDesktopRegionScreenshot(area));
+    // the focus change repaints xterm's cursor: wait for a still picture to compare against
+    let still = await raw(await sdk.takeDesktopRegionScreenshot(area));
+    await eventually("the clicked xterm to stop repainting", async () => {
+      const now = await raw(await sdk.takeDesktopRegionScreenshot(area));
+      const same = now.data.equals(still.data);
+      still = now;
+      return same;
+    });
     const scrolled = await sdk.scrollDesktop({ ...centre, deltaY: -5 });
     assert.deepEqual([scrolled.x, scrolled.y], [centre.x, centre.y]);
     await eventually("the scrollback to show", async () => !(await raw(await sdk.takeDesktopRegionScreenshot(area))).data.equals(still.data));
