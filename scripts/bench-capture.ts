@@ -54,8 +54,8 @@ async function main() {
   const { width, height } = conn.screen;
   console.log(`display ${display} ${width}x${height}, n=${N}`);
   const full = { x: 0, y: 0, width, height };
-  for (const forceCore of [false, true]) {
-    const cap = await ScreenCapture.create(conn, { forceCore });
+  for (const opts of [{}, { native: false }, { forceCore: true }]) {
+    const cap = await ScreenCapture.create(conn, opts);
     const shot = async (showCursor: boolean) => (await cap.capture(full, { showCursor })).release();
     await median(`${cap.path} capture RGB`, () => shot(false));
     await median(`${cap.path} capture RGB + cursor`, () => shot(true));
@@ -74,7 +74,7 @@ async function main() {
         }
       });
     }
-    cap.close();
+    await cap.close();
   }
   const cap = await ScreenCapture.create(conn);
   const frame = await cap.capture(full, { showCursor: false });
@@ -82,7 +82,7 @@ async function main() {
   await median("encode only jpeg q85", () => encodeFrame(frame, { format: "jpeg", quality: 85, scale: 1 }));
   await median("encode only jpeg q85 scale 0.5", () => encodeFrame(frame, { format: "jpeg", quality: 85, scale: 0.5 }));
   frame.release();
-  cap.close();
+  await cap.close();
   conn.close();
 }
 

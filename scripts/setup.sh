@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# build-essential, python3 and the X11 headers build the native capture addon (native/)
 packages=(xvfb openbox python3-xdg xdg-utils xterm ffmpeg fonts-dejavu-core xfonts-base dbus-x11
-          libx11-dev libxext-dev libxtst-dev libxfixes-dev)
+          build-essential python3 libx11-dev libxext-dev libxtst-dev libxfixes-dev)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(xclip x11-utils xdotool chromium python3)
+  # imagemagick, x11-xserver-utils and xauth: the reference server that npm run bench runs beside us
+  packages+=(xclip x11-utils xdotool chromium imagemagick x11-xserver-utils xauth)
 fi
 
 missing=()
@@ -28,4 +30,6 @@ export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# The addon is optional at run time, but setup builds it and fails loudly when it cannot.
+npm run build:native
 npm run build

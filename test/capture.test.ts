@@ -30,8 +30,10 @@ const POINTER = { x: 640, y: 700 };
 let display: TestDisplay;
 let app: XConnection; // owns the scene windows and moves the pointer
 let conn: XConnection; // what the runtime would hold
+let native: ScreenCapture;
 let shm: ScreenCapture;
 let core: ScreenCapture;
+const byPath = (which: string) => (which === "native-shm" ? native : which === "x11-shm" ? shm : core);
 
 function pixelOf(rgb: Rgb): number {
   return (rgb[0] << 16) | (rgb[1] << 8) | rgb[2];
@@ -91,17 +93,21 @@ describe("screen capture against Xvfb", { timeout: 120_000 }, () => {
     await app.fence();
     await movePointer(POINTER.x, POINTER.y);
 
-    shm = await ScreenCapture.create(conn);
+    native = await ScreenCapture.create(conn);
+    shm = await ScreenCapture.create(conn, { native: false });
     core = await ScreenCapture.create(conn, { forceCore: true });
   });
 
   after(async () => {
-    shm?.close();
-    core?.close();
+    await native?.close();
+    await shm?.close();
+    await core?.close();
     await display?.stop();
   });
 
-  it("picks MIT-SHM on a local Xvfb and core GetImage when forced", { timeout: TEST_TIMEOUT }, () => {
+  it("picks the native addon on a local Xvfb, then the x11 MIT-SHM and core GetImage paths when told", { timeout: TEST_TIMEOUT }, () => {
+    assert.equal(native.path, "native-shm", "the addon is built (npm run build:native) and loads");
+    assert.ok(native.cursorSupported);
     assert.equal(shm.path, "x11-shm");
     assert.equal(core.path, "x11-getimage");
     assert.equal(shm.width, W);
@@ -109,9 +115,9 @@ describe("screen capture against Xvfb", { timeout: 120_000 }, () => {
     assert.ok(shm.cursorSupported);
   });
 
-  for (const which of ["x11-shm", "x11-getimage"]) {
+  for (const which of ["native-shm", "x11-shm", "x11-getimage"]) {
     it(`${which}: full capture has screen size and the known colours at known places`, { timeout: TEST_TIMEOUT }, async () => {
-      const cap = which === "x11-shm" ? shm : core;
+      const cap = byPath(which);
       const frame = await grab(cap, FULL);
       assert.equal(frame.width, W);
       assert.equal(frame.height, H);
@@ -143,7 +149,7 @@ describe("screen capture against Xvfb", { timeout: 120_000 }, () => {
       { x: 0, y: 399, width: W, height: 1 },
       { x: 901, y: 0, width: 1, height: H },
     ];
-    for (const cap of [shm, core]) {
+    for (const cap of [native, shm, core]) {
       for (const r of regions) {
         const frame = await grab(cap, r);
         assert.equal(frame.width, r.width);
@@ -153,10 +159,16 @@ describe("screen capture against Xvfb", { timeout: 120_000 }, () => {
     }
   });
 
-  it("MIT-SHM and core GetImage give identical pixels", { timeout: TEST_TIMEOUT }, async () => {
-    const a = await grab(shm, FULL);
-    const b = await grab(core, FULL);
-    assert.ok(a.data.equals(b.data));
+  it("the addon, MIT-SHM and core GetImage give identical pixels, with and without the cursor", { timeout: TEST_TIMEOUT }, async () => {
+    const a = await grab(native, FULL);
+    const b = await grab(shm, FULL);
+    const c = await grab(core, FULL);
+    assert.ok(a.data.equals(b.data), "native-shm and x11-shm differ");
+    assert.ok(b.data.equals(c.data), "x11-shm and x11-getimage differ");
+    const near: Rect = { x: POINTER.x - 30, y: POINTER.y - 30, width: 60, height: 60 };
+    const d = await grab(native, near, true);
+    const e = await grab(shm, near, true);
+    assert.ok(d.data.equals(e.data), "the cursor blends differ between C and JS");
   });
 
   it("frames in flight keep their own buffers; released buffers are reused", { timeout: TEST_TIMEOUT }, async () => {
@@ -271,9 +283,9 @@ describe("screen capture against Xvfb", { timeout: 120_000 }, () => {
     assert.deepEqual([blank.width, blank.height], [1, 1]);
   });
 
-  for (const which of ["x11-shm", "x11-getimage"]) {
+  for (const which of ["native-shm", "x11-shm", "x11-getimage"]) {
     it(`${which}: showCursor composites the real cursor at the pointer, clipped to the region`, { timeout: TEST_TIMEOUT }, async () => {
-      const cap = which === "x11-shm" ? shm : core;
+      const cap = byPath(which);
       await movePointer(POINTER.x, POINTER.y);
       const fixes = await app.ext("fixes");
       const cursor = await app.call<any>("GetCursorImage", (cb) => fixes.GetCursorImage(cb));

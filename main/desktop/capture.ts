@@ -1,6 +1,7 @@
 import { GlasspaneError, invalid } from "../shared/errors.js";
 import type { Rect, RgbFrame } from "./types.js";
 import type { XConnection } from "./x11/connection.js";
+import { NativeShmSource } from "./native-capture.js";
 
 /** X11 ZPixmap image format code. */
 const Z_PIXMAP = 2;
@@ -17,8 +18,11 @@ const POOL_SIZE = 3;
  */
 export interface CaptureSource {
   readonly kind: string;
-  capture(rect: Rect, out: Buffer): Promise<void>;
-  close(): void;
+  /** The source blends the cursor itself when `capture` is asked to (the native addon does, in C). */
+  readonly drawsCursor?: boolean;
+  readonly cursorSupported?: boolean;
+  capture(rect: Rect, out: Buffer, showCursor?: boolean): Promise<void>;
+  close(): void | Promise<void>;
 }
 
 /** A captured frame whose buffer comes from the pool; call `release()` once done with it. */
@@ -30,6 +34,8 @@ export interface CapturedFrame extends RgbFrame {
 export interface ScreenCaptureOptions {
   /** Skip MIT-SHM and use core GetImage (tests, debugging). */
   forceCore?: boolean;
+  /** Try the native addon first (default true; GLASSPANE_NATIVE_CAPTURE=0 also turns it off). */
+  native?: boolean;
 }
 
 /**
@@ -224,13 +230,15 @@ export class ScreenCapture {
 
   static async create(conn: XConnection, opts: ScreenCaptureOptions = {}): Promise<ScreenCapture> {
     const layout = pixelLayout(conn);
-    const shm = opts.forceCore ? undefined : await ShmSource.open(conn, layout);
-    const source = shm ?? new GetImageSource(conn, layout);
+    // fastest first: addon -> x11 MIT-SHM -> x11 GetImage
+    const native = opts.forceCore || opts.native === false ? undefined : await NativeShmSource.open(conn.displayName, conn.screen.width, conn.screen.height);
+    const shm = native || opts.forceCore ? undefined : await ShmSource.open(conn, layout);
+    const source = native ?? shm ?? new GetImageSource(conn, layout);
     const fixes = await conn.ext("fixes").catch(() => undefined);
     return new ScreenCapture(conn, source, fixes);
   }
 
-  /** Which source is in use: `x11-shm` or `x11-getimage`. */
+  /** Which source is in use: `native-shm`, `x11-shm` or `x11-getimage`. */
   get path(): string {
     return this.source.kind;
   }
@@ -245,7 +253,7 @@ export class ScreenCapture {
 
   /** Whether `showCursor` can draw the cursor (XFixes present). */
   get cursorSupported(): boolean {
-    return this.fixes !== undefined;
+    return this.source.drawsCursor ? !!this.source.cursorSupported : this.fixes !== undefined;
   }
 
   /**
@@ -270,6 +278,10 @@ export class ScreenCapture {
     const bytes = rect.width * rect.height * 3;
     const buf = this.acquire(bytes);
     try {
+      if (this.source.drawsCursor) {
+        await this.source.capture(rect, buf, showCursor);
+        return this.lease(buf, buf.subarray(0, bytes), rect.width, rect.height);
+      }
       // GetCursorImage is pipelined with the image request: one round trip for both
       const cursor = showCursor && this.fixes ? this.cursorImage() : undefined;
       cursor?.catch(() => undefined); // observed below; avoid an unhandled rejection if capture fails first
@@ -281,7 +293,8 @@ export class ScreenCapture {
       }
       return this.lease(buf, data, rect.width, rect.height);
     } catch (err) {
-      this.giveBack(buf);
+      // a capture that timed out may still be written by its worker: drop that buffer
+      if (!(err as { bufferInUse?: boolean }).bufferInUse) this.giveBack(buf);
       throw err;
     }
   }
@@ -352,11 +365,12 @@ export class ScreenCapture {
     };
   }
 
-  close(): void {
+  /** Resolves when the source has let go of the display (the addon closes its own connection). */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.pool.length = 0;
-    this.source.close();
+    await this.source.close();
   }
 }
 

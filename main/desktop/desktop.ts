@@ -237,7 +237,7 @@ export class DesktopService implements Desktop {
     if (session) {
       await Promise.race([session.input.close(), sleep(1000)]).catch(() => undefined);
       session.clipboard.close();
-      session.capture.close();
+      await withDeadline(session.capture.close(), 1000, "closing the screen capture").catch(() => undefined);
       session.conn.close();
     }
     await Promise.all([this.openbox?.stop(3000), this.xvfb?.stop(3000)]);
@@ -252,6 +252,8 @@ export class DesktopService implements Desktop {
   /** When the X connection drops while active (Xvfb died), reconnect once the supervisor has restarted it. */
   private watch(session: Session) {
     session.conn.once("close", (err?: Error) => {
+      // the native capture holds its own connection to the same server
+      void session.capture.close();
       if (this.session !== session) return;
       this.session = undefined;
       if (this.state !== "active" || !this.config) return;
@@ -269,6 +271,7 @@ export class DesktopService implements Desktop {
       try {
         const session = await withDeadline(openSession(`:${cfg.displayNum}`), 5000, "reconnecting to the display");
         if (this.state !== "active") {
+          void session.capture.close();
           session.conn.close();
           return;
         }
@@ -483,14 +486,12 @@ export class DesktopService implements Desktop {
 
 async function openSession(display: string): Promise<Session> {
   const conn = await XConnection.open(display);
+  const capturing = ScreenCapture.create(conn);
   try {
-    const [capture, input, clipboard] = await Promise.all([
-      ScreenCapture.create(conn),
-      InputController.create(conn),
-      Clipboard.create(conn),
-    ]);
+    const [capture, input, clipboard] = await Promise.all([capturing, InputController.create(conn), Clipboard.create(conn)]);
     return { conn, capture, input, clipboard, windows: new WindowManager(conn) };
   } catch (err) {
+    capturing.then((c) => c.close(), () => undefined);
     conn.close();
     throw err;
   }

@@ -62,7 +62,10 @@ export class XConnection extends EventEmitter {
         settled = true;
         reject(new GlasspaneError("timeout", 504, `connecting to X display ${displayName} timed out`));
       }, timeoutMs);
-      const client = x11.createClient({ display: displayName }, (err: Error | null, display: any) => {
+      // bufferRequests: the requests of one action (a click's motion, press and release, a
+      // typed string's key events) leave in one write, flushed at the request that expects
+      // a reply or before the event loop polls; the X server wakes once instead of per request
+      const client = x11.createClient({ display: displayName, bufferRequests: true }, (err: Error | null, display: any) => {
         if (settled) {
           if (!err) display.client.terminate();
           return;
