@@ -12,9 +12,10 @@ const ALLOWED: Record<string, string[]> = {
   shared: [],
   processes: ["shared"],
   desktop: ["shared", "processes"],
-  // the HTTP layer sees the desktop only through its interface and types
-  http: ["shared", "desktop/types.ts"],
-  app: ["shared", "processes", "desktop", "http"],
+  stream: ["shared", "processes", "desktop/types.ts"],
+  // the HTTP layer sees the services only through their interfaces and types
+  http: ["shared", "desktop/types.ts", "stream/types.ts"],
+  app: ["shared", "processes", "desktop", "stream", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
   electron: ["app"],
 };

@@ -4,6 +4,7 @@ import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
 import { createHttpServer, type App, type HttpOptions } from "../http/server.js";
 import { ProcessManager } from "../processes/manager.js";
+import { StreamService } from "../stream/service.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
 
@@ -20,6 +21,7 @@ export interface Runtime {
   url: string;
   http: App;
   desktop: DesktopService;
+  stream: StreamService;
   processes: ProcessManager;
   close(): Promise<void>;
 }
@@ -30,8 +32,11 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   mkdirSync(stateDir, { recursive: true });
   const processes = new ProcessManager(stateDir);
   const desktop = new DesktopService(processes, stateDir);
+  // a server reachable only on loopback offers only loopback ICE candidates
+  const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
+  const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, stream });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -43,10 +48,12 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     url,
     http,
     desktop,
+    stream,
     processes,
     close: () =>
       (closing ??= (async () => {
         await http.close().catch(() => undefined);
+        await stream.shutdown().catch(() => undefined);
         await desktop.shutdown();
         await processes.shutdown();
       })()),
