@@ -37,6 +37,9 @@ export function encoderArgs(s: EncoderSettings, port: number): string[] {
     // one RTP frame per grabbed frame with the capture timestamp; without it ffmpeg
     // duplicates frames and breaks RTP timestamps
     "-fps_mode", "passthrough",
+    // BGRX -> YUV 4:2:0 is half the encoder's CPU; point-sampled chroma cuts that by a
+    // third (measured 28 -> 22 % of a core at 1440x900@30) and luma, the text, is untouched
+    "-sws_flags", "neighbor",
   ];
   const common = ["-pix_fmt", "yuv420p", "-g", String(gop), "-b:v", rate, "-maxrate", rate, "-bufsize", `${Math.round(s.bitrateKbps / 3)}k`];
   let video: string[];

@@ -1,4 +1,4 @@
-import type { RtpPacket } from "werift";
+import { RTCPeerConnection, type RtpPacket } from "werift";
 import type { Desktop } from "../desktop/types.js";
 import type { ProcessManager } from "../processes/manager.js";
 import { GlasspaneError, invalid } from "../shared/errors.js";
@@ -64,6 +64,7 @@ export class StreamService implements Stream {
       await this.stop("the stream was restarted with new options");
     }
     this.active = resolved;
+    warmUpWebRtc();
     return this.status();
   }
 
@@ -96,13 +97,36 @@ export class StreamService implements Stream {
     this.assertActive();
     const viewer = new Viewer(channel, this.host);
     this.viewers.add(viewer);
+    // the encoder's first keyframe takes longer than the WebRTC handshake: start it now
+    this.demand();
     return {
       message: (text) => viewer.message(text),
       closed: () => {
         viewer.closed();
         this.viewers.delete(viewer);
+        this.demand();
       },
     };
+  }
+
+  /**
+   * The encoder runs while a signaling socket is open (someone watches or is about to)
+   * and for a short linger after the last one closed.
+   */
+  private demand() {
+    if (this.viewers.size > 0) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+      void this.ensureEncoder().catch((err) => {
+        for (const v of [...this.viewers]) v.disconnect((err as Error).message);
+      });
+    } else if (this.encoder && !this.lingerTimer) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        if (this.viewers.size === 0) void this.stopEncoder();
+      }, this.options.lingerMs ?? DEFAULT_LINGER_MS);
+      this.lingerTimer.unref();
+    }
   }
 
   /** Encoder facts for benchmarks and diagnostics. */
@@ -123,19 +147,10 @@ export class StreamService implements Stream {
     },
     join: (viewer) => {
       this.watching.add(viewer);
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = undefined;
-      void this.ensureEncoder().catch((err) => viewer.disconnect((err as Error).message));
+      this.demand();
     },
     leave: (viewer) => {
       this.watching.delete(viewer);
-      if (this.watching.size === 0 && this.encoder && !this.lingerTimer) {
-        this.lingerTimer = setTimeout(() => {
-          this.lingerTimer = undefined;
-          if (this.watching.size === 0) void this.stopEncoder();
-        }, this.options.lingerMs ?? DEFAULT_LINGER_MS);
-        this.lingerTimer.unref();
-      }
     },
     cachedPackets: () => this.encoder?.cachedPackets() ?? [],
     input: this.input,
@@ -238,4 +253,24 @@ export class StreamService implements Stream {
       requested: JSON.stringify(o),
     };
   }
+}
+
+let warmed = false;
+
+/**
+ * The first offer of a process pays for the DTLS certificate (kept for every later peer)
+ * and for compiling werift: about 0.5 s on a busy 2-core box. Pay it when the stream
+ * starts, not when the first viewer is waiting.
+ */
+function warmUpWebRtc() {
+  if (warmed) return;
+  warmed = true;
+  const pc = new RTCPeerConnection({ iceServers: [], iceUseIpv6: false, iceUseIpv4: false, iceAdditionalHostAddresses: ["127.0.0.1"] } as any);
+  pc.addTransceiver("video", { direction: "sendonly" });
+  pc.createDataChannel("warm-up");
+  void pc
+    .createOffer()
+    .then((offer) => pc.setLocalDescription(offer))
+    .catch(() => undefined)
+    .finally(() => void pc.close().catch(() => undefined));
 }

@@ -48,26 +48,46 @@ function sample(x, y) {
   ctx.drawImage(video, x, y, 1, 1, 0, 0, 1, 1);
   return Array.from(ctx.getImageData(0, 0, 1, 1).data.slice(0, 3));
 }
+/** largest channel difference from rgb over a w x h box */
+function deviation(x, y, w, h, rgb) {
+  ctx.drawImage(video, x, y, w, h, 0, 0, w, h);
+  const d = ctx.getImageData(0, 0, w, h).data;
+  let max = 0;
+  for (let i = 0; i < d.length; i += 4) for (let c = 0; c < 3; c++) max = Math.max(max, Math.abs(d[i + c] - rgb[c]));
+  return max;
+}
 function onFrame(now, meta) {
   w.frames++;
   w.firstFrameAt ??= Date.now();
-  if (canvas.width !== 1) { canvas.width = 1; canvas.height = 1; }
+  if (canvas.width !== 64) { canvas.width = 64; canvas.height = 64; }
   const at = Date.now();
   // watchers resolve on the first presented frame whose pixel matches
   w.watchers = w.watchers.filter((watch) => {
-    const px = sample(watch.x, watch.y);
-    if (!watch.match(px)) return true;
-    watch.resolve({ at, px });
+    const dev = deviation(watch.x, watch.y, watch.w, watch.h, watch.rgb);
+    if ((dev <= watch.tolerance) === !!watch.invert) return true;
+    watch.resolve({ at, dev });
     return false;
   });
   video.requestVideoFrameCallback(onFrame);
 }
 video.requestVideoFrameCallback(onFrame);
 w.pixel = (x, y) => sample(x, y);
-w.waitPixel = (x, y, rgb, tolerance, invert) => new Promise((resolve) => {
-  const near = (px) => px.every((v, i) => Math.abs(v - rgb[i]) <= tolerance);
-  w.watchers.push({ x, y, match: invert ? (px) => !near(px) : near, resolve });
+// resolves on the first presented frame where the box is within tolerance of rgb (invert: no longer is)
+w.waitRegion = (x, y, wd, ht, rgb, tolerance, invert) => new Promise((resolve) => {
+  w.watchers.push({ x, y, w: wd, h: ht, rgb, tolerance, invert, resolve });
 });
+// two steps, so a caller can arm the watch before it changes the screen
+w.armed = {};
+w.arm = (key, x, y, wd, ht, rgb, tolerance, invert) => { w.armed[key] = w.waitRegion(x, y, wd, ht, rgb, tolerance, invert); };
+w.collect = (key, timeoutMs) => Promise.race([w.armed[key].then((r) => r.at), new Promise((r) => setTimeout(() => r(null), timeoutMs))]);
+// input-to-photon: send a pointer move on the data channel, time until the box shows a change
+w.moveAndWatch = async (mx, my, box, rgb, tolerance) => {
+  const t0 = Date.now();
+  const seen = w.waitRegion(box.x, box.y, box.w, box.h, rgb, tolerance, true);
+  session.moveMouse(mx, my);
+  const { at } = await seen;
+  return at - t0;
+};
 w.inbound = async () => {
   if (!session.pc) return null;
   const report = await session.pc.getStats();
@@ -109,7 +129,9 @@ export interface StreamViewer {
   size(): Promise<[number, number]>;
   pixel(x: number, y: number): Promise<[number, number, number]>;
   /** epoch ms of the first presented frame where the pixel is (or, inverted, stops being) within tolerance of rgb */
-  waitPixel(x: number, y: number, rgb: [number, number, number], opts?: { tolerance?: number; invert?: boolean; timeoutMs?: number }): Promise<number>;
+  waitPixel(x: number, y: number, rgb: [number, number, number], opts?: { tolerance?: number; invert?: boolean; timeoutMs?: number; size?: [number, number] }): Promise<number>;
+  /** waitPixel in two steps: arm() before changing the screen, then collect() the epoch ms */
+  arm(x: number, y: number, rgb: [number, number, number], opts?: { tolerance?: number; invert?: boolean; size?: [number, number] }): Promise<() => Promise<number>>;
   errors(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -139,16 +161,27 @@ export async function openViewer(browser: Browser, serverUrl: string, token?: st
     size: () => page.evaluate(() => (window as any).size()),
     pixel: (x, y) => page.evaluate(([x, y]) => (window as any).pixel(x, y), [x, y]),
     async waitPixel(x, y, rgb, opts = {}) {
+      const [w, h] = opts.size ?? [1, 1];
       const result = await page.evaluate(
-        ([x, y, rgb, tolerance, invert, timeoutMs]) =>
+        ([x, y, w, h, rgb, tolerance, invert, timeoutMs]) =>
           Promise.race([
-            (window as any).waitPixel(x, y, rgb, tolerance, invert),
+            (window as any).waitRegion(x, y, w, h, rgb, tolerance, invert),
             new Promise((r) => setTimeout(() => r(null), timeoutMs as number)),
           ]),
-        [x, y, rgb, opts.tolerance ?? 40, opts.invert ?? false, opts.timeoutMs ?? 10_000] as const,
+        [x, y, w, h, rgb, opts.tolerance ?? 40, opts.invert ?? false, opts.timeoutMs ?? 10_000] as const,
       );
       if (!result) throw new Error(`pixel (${x},${y}) did not ${opts.invert ? "leave" : "reach"} rgb(${rgb}) within ${opts.timeoutMs ?? 10_000} ms`);
       return (result as { at: number }).at;
+    },
+    async arm(x, y, rgb, opts = {}) {
+      const key = `k${Math.random()}`;
+      const [w, h] = opts.size ?? [1, 1];
+      await page.evaluate(([key, x, y, w, h, rgb, tol, inv]) => (window as any).arm(key, x, y, w, h, rgb, tol, inv), [key, x, y, w, h, rgb, opts.tolerance ?? 40, opts.invert ?? false] as const);
+      return async () => {
+        const at = await page.evaluate(([key]) => (window as any).collect(key, 10_000), [key] as const);
+        if (at === null) throw new Error(`pixel (${x},${y}) did not reach rgb(${rgb}) within 10 s`);
+        return at as number;
+      };
     },
     errors: () => page.evaluate(() => (window as any).errors),
     async close() {
