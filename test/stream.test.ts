@@ -35,6 +35,17 @@ async function decodeRate(v: StreamViewer, ms: number): Promise<number> {
   return ((b!.framesDecoded - a!.framesDecoded) * 1000) / ms;
 }
 
+async function codecOf(v: StreamViewer): Promise<string> {
+  return v.page.evaluate(async () => {
+    const report = await (window as any).session.pc.getStats();
+    let mime = "";
+    report.forEach((s: any) => {
+      if (s.type === "codec") mime = s.mimeType;
+    });
+    return mime;
+  });
+}
+
 /** A signaling socket driven by hand, collecting the server's events. */
 async function rawSignaling(query = `access_token=${TOKEN}`) {
   const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/v1/desktop/stream/signaling?${query}`);
@@ -223,15 +234,17 @@ describe("live stream", { timeout: 180_000 }, () => {
 
     const v = await viewer();
     await v.waitForPicture();
-    const codec = await v.page.evaluate(async () => {
-      const report = await (window as any).session.pc.getStats();
-      let mime = "";
-      report.forEach((s: any) => {
-        if (s.type === "codec") mime = s.mimeType;
-      });
-      return mime;
-    });
-    assert.equal(codec, "video/VP8");
+    assert.equal(await codecOf(v), "video/VP8");
+  });
+
+  it("VP9 streams too", async () => {
+    const res = await server.fetch("/v1/desktop/stream/start", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ videoCodec: "vp9" }) });
+    assert.equal(res.status, 200);
+    await viewers.shift()!.close();
+    const v = await viewer();
+    await v.waitForPicture();
+    assert.equal(await codecOf(v), "video/VP9");
+    assert.deepEqual(await v.size(), [W, H]);
   });
 
   it("stop disconnects the viewers with a reason; the socket is refused again", async () => {

@@ -3,7 +3,7 @@ import { EventEmitter, once } from "node:events";
 import { RtpPacket } from "werift";
 import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
 import { GlasspaneError } from "../shared/errors.js";
-import { isKeyframePayload } from "./keyframes.js";
+import { fixVp9Descriptor, isKeyframePayload } from "./keyframes.js";
 import type { VideoCodec } from "./types.js";
 
 export interface EncoderSettings {
@@ -62,7 +62,9 @@ export function encoderArgs(s: EncoderSettings, port: number): string[] {
       ];
       break;
   }
-  const output = ["-an", "-f", "rtp", "-payload_type", "96", "-ssrc", "1", `rtp://127.0.0.1:${port}?pkt_size=${RTP_PACKET_SIZE}&rtcpport=${port}`];
+  // ffmpeg marks its VP9 RTP packetizer experimental
+  const strict = s.codec === "vp9" ? ["-strict", "experimental"] : [];
+  const output = [...strict, "-an", "-f", "rtp", "-payload_type", "96", "-ssrc", "1", `rtp://127.0.0.1:${port}?pkt_size=${RTP_PACKET_SIZE}&rtcpport=${port}`];
   return [...input, ...video, ...output];
 }
 
@@ -84,6 +86,8 @@ export class Encoder extends EventEmitter {
   private running = false;
   private gop: Frame[] = [];
   private current: Frame | undefined;
+  private pictureId = 0;
+  private vp9Key = false;
   packets = 0;
   keyframes = 0;
 
@@ -177,9 +181,18 @@ export class Encoder extends EventEmitter {
       this.finishFrame();
       this.current = { timestamp: ts, key: false, packets: [] };
     }
-    if (!this.current.key && isKeyframePayload(this.settings.codec, packet.payload)) {
+    const key = isKeyframePayload(this.settings.codec, packet.payload);
+    if (key && !this.current.key) {
       this.current.key = true;
       this.keyframes++;
+    }
+    if (this.settings.codec === "vp9") {
+      // a VP9 frame starts at a packet with the B bit (one timestamp may carry several)
+      if (packet.payload[0]! & 0x08) {
+        this.pictureId = (this.pictureId + 1) & 0x7fff;
+        this.vp9Key = key;
+      }
+      packet.payload = fixVp9Descriptor(packet.payload, this.pictureId, this.vp9Key);
     }
     this.current.packets.push(packet);
     this.emit("packet", packet);

@@ -81,3 +81,19 @@ function vp9Key(p: Buffer): boolean {
   const frameType = (h >> (2 - shift)) & 1;
   return showExisting === 0 && frameType === 0;
 }
+
+/**
+ * ffmpeg's VP9 packetizer writes a bare descriptor (only B and E bits): no picture id and
+ * P clear even on inter frames, which makes Chrome treat every frame as independent and
+ * decode nothing. Rewrites it the way browsers send non-flexible VP9: I=1 with a 15-bit
+ * picture id, P set unless the frame is a keyframe. Other descriptors pass unchanged.
+ */
+export function fixVp9Descriptor(payload: Buffer, pictureId: number, keyframe: boolean): Buffer {
+  const b0 = payload[0]!;
+  if (b0 & 0xf2) return payload; // already has I, P, L, F or V: not ffmpeg's bare form
+  const out = Buffer.allocUnsafe(payload.length + 2);
+  out[0] = b0 | 0x80 | (keyframe ? 0 : 0x40);
+  out.writeUInt16BE(0x8000 | (pictureId & 0x7fff), 1);
+  payload.copy(out, 3, 1);
+  return out;
+}
