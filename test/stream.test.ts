@@ -3,6 +3,7 @@
 // DesktopStreamSession (a client we did not write) over WebRTC.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 import type { Browser } from "playwright-core";
 import { eventually, startServer, type TestServer } from "./support/server.js";
@@ -33,6 +34,25 @@ async function decodeRate(v: StreamViewer, ms: number): Promise<number> {
   await new Promise((r) => setTimeout(r, ms));
   const b = await v.inbound();
   return ((b!.framesDecoded - a!.framesDecoded) * 1000) / ms;
+}
+
+/** The pid of the server's ffmpeg stream encoder, if one runs. */
+function encoderPidOrNone(): number | undefined {
+  const serverPid = server.child.pid!;
+  const children = readFileSync(`/proc/${serverPid}/task/${serverPid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  return children.find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("-f\0rtp");
+    } catch {
+      return false;
+    }
+  });
+}
+
+function encoderPid(): number {
+  const pid = encoderPidOrNone();
+  assert.ok(pid, "no encoder process is running");
+  return pid;
 }
 
 async function codecOf(v: StreamViewer): Promise<string> {
@@ -166,6 +186,24 @@ describe("live stream", { timeout: 180_000 }, () => {
     assert.equal((await streamStatus()).processId, encoder, "the shared encoder was restarted");
   });
 
+  it("a killed encoder is restarted and the viewer keeps decoding", async () => {
+    const v = viewers[0]!;
+    const pid = encoderPid();
+    process.kill(pid, "SIGKILL");
+    await eventually("a new encoder", () => {
+      const now = encoderPidOrNone();
+      return now !== undefined && now !== pid;
+    }, 15_000, 100);
+    const before = (await v.inbound())!.framesDecoded;
+    await eventually("frames decoded after the restart", async () => (await v.inbound())!.framesDecoded > before + 30, 15_000, 200);
+    const patch = await ColorPatch.open(display, { x: 500, y: 300, width: 200, height: 100 }, [20, 200, 60]);
+    try {
+      await v.waitPixel(600, 350, [20, 200, 60]);
+    } finally {
+      patch.close();
+    }
+  });
+
   it("the encoder stops a few seconds after the last viewer leaves and starts again for the next", async () => {
     await viewers.shift()!.close();
     await eventually("no viewers", async () => (await streamStatus()).viewers === 0);
@@ -258,8 +296,14 @@ describe("live stream", { timeout: 180_000 }, () => {
     await assert.rejects(rawSignaling(), (err: Error & { status?: number }) => err.status === 409);
   });
 
-  it("starting the stream needs an active desktop", async () => {
+  it("stopping the desktop ends the stream; starting it needs an active desktop", async () => {
+    await server.sdk.startDesktopStream();
+    const s = await rawSignaling();
+    await s.next("system/init");
+    await eventually("the encoder running", async () => (await streamStatus()).processId !== null);
     await server.sdk.stopDesktop();
+    assert.match((await s.next("system/disconnect", 15_000)).message, /desktop/);
+    assert.equal((await streamStatus()).active, false);
     const res = await server.fetch("/v1/desktop/stream/start", { method: "POST" });
     assert.equal(res.status, 409);
   });
