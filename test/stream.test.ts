@@ -3,7 +3,9 @@
 // DesktopStreamSession (a client we did not write) over WebRTC.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import WebSocket from "ws";
 import type { Browser } from "playwright-core";
 import { eventually, startServer, type TestServer } from "./support/server.js";
@@ -89,7 +91,8 @@ async function rawSignaling(query = `access_token=${TOKEN}`) {
 }
 
 before(async () => {
-  server = await startServer({ token: TOKEN });
+  // apps on the desktop inherit the server's locale; xterm needs UTF-8 for "é"
+  server = await startServer({ token: TOKEN, env: { LANG: "C.UTF-8", LC_ALL: "C.UTF-8" } });
   const status = await server.sdk.startDesktop({ width: W, height: H, displayNum: 450 });
   display = status.display!;
   browser = await launchViewerBrowser();
@@ -149,6 +152,37 @@ describe("live stream", { timeout: 180_000 }, () => {
         return p.x === x && p.y === y;
       });
     }
+  });
+
+  it("clicks and keys sent on the SDK's data channel reach an app", async () => {
+    const v = viewers[0]!;
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "glasspane-stream-")), "keys.txt");
+    const { windowId } = await server.sdk.launchDesktopApp({ app: "xterm", args: ["-geometry", "60x10+600+300", "-e", "sh", "-c", `cat > ${file}`], wait: true });
+    const win = (await server.sdk.listDesktopWindows()).windows.find((w) => w.id === windowId)!;
+    // a click inside the window focuses it (openbox click-to-focus)
+    await v.page.evaluate(([x, y]) => {
+      const s = (window as any).session;
+      s.mouseDown("left", x, y);
+      s.mouseUp("left", x, y);
+    }, [win.x + 50, win.y + 40]);
+    await eventually("the xterm focused", async () => (await server.sdk.getDesktopFocusedWindow()).id === windowId);
+    await v.page.evaluate(() => {
+      const s = (window as any).session;
+      for (const key of ["h", "i", "Shift", "!", "Shift", "Enter", "é", "Enter"]) {
+        if (key === "Shift") continue;
+        s.keyDown(key);
+        s.keyUp(key);
+      }
+      // a held modifier: Shift + a is "A"
+      s.keyDown("Shift");
+      s.keyDown("a");
+      s.keyUp("a");
+      s.keyUp("Shift");
+      s.keyDown("Enter");
+      s.keyUp("Enter");
+    });
+    await eventually("the keys to reach the app", () => existsSync(file) && readFileSync(file, "utf8").split("\n").length >= 4);
+    assert.equal(readFileSync(file, "utf8"), "hi!\né\nA\n");
   });
 
   it("the web UI shows the stream and drives the desktop with the pointer", async () => {

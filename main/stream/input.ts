@@ -135,8 +135,11 @@ export class InputRelay {
       case "keyDown":
       case "keyUp": {
         if (ev.keysym === 0) return;
-        // the key API takes X keysyms spelled in hex, so the same keymap code runs
-        const key = `0x${ev.keysym.toString(16)}`;
+        // Unicode keysyms (0x1000000 + code point, as the SDK sends non-ASCII characters)
+        // go in as the character, so they take the same path as typed text; others as
+        // X keysyms spelled in hex, which the key API accepts
+        const unicode = ev.keysym >= 0x1000000 && ev.keysym <= 0x110ffff ? ev.keysym - 0x1000000 : -1;
+        const key = unicode >= 0x20 ? String.fromCodePoint(unicode) : `0x${ev.keysym.toString(16)}`;
         if (ev.type === "keyDown") await this.desktop.keyDown(key);
         else await this.desktop.keyUp(key);
         return;

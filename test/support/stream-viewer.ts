@@ -65,7 +65,9 @@ function onFrame(now, meta) {
   w.watchers = w.watchers.filter((watch) => {
     const dev = deviation(watch.x, watch.y, watch.w, watch.h, watch.rgb);
     if ((dev <= watch.tolerance) === !!watch.invert) return true;
-    watch.resolve({ at, dev });
+    // receiveTime: when the frame's last packet arrived (performance clock)
+    const received = meta && meta.receiveTime ? performance.timeOrigin + meta.receiveTime : null;
+    watch.resolve({ at, dev, received });
     return false;
   });
   video.requestVideoFrameCallback(onFrame);
@@ -79,14 +81,14 @@ w.waitRegion = (x, y, wd, ht, rgb, tolerance, invert) => new Promise((resolve) =
 // two steps, so a caller can arm the watch before it changes the screen
 w.armed = {};
 w.arm = (key, x, y, wd, ht, rgb, tolerance, invert) => { w.armed[key] = w.waitRegion(x, y, wd, ht, rgb, tolerance, invert); };
-w.collect = (key, timeoutMs) => Promise.race([w.armed[key].then((r) => r.at), new Promise((r) => setTimeout(() => r(null), timeoutMs))]);
+w.collect = (key, timeoutMs) => Promise.race([w.armed[key], new Promise((r) => setTimeout(() => r(null), timeoutMs))]);
 // input-to-photon: send a pointer move on the data channel, time until the box shows a change
 w.moveAndWatch = async (mx, my, box, rgb, tolerance) => {
   const t0 = Date.now();
   const seen = w.waitRegion(box.x, box.y, box.w, box.h, rgb, tolerance, true);
   session.moveMouse(mx, my);
-  const { at } = await seen;
-  return at - t0;
+  const { at, received } = await seen;
+  return { ms: at - t0, inBrowser: received ? at - received : null };
 };
 w.inbound = async () => {
   if (!session.pc) return null;
@@ -131,7 +133,7 @@ export interface StreamViewer {
   /** epoch ms of the first presented frame where the pixel is (or, inverted, stops being) within tolerance of rgb */
   waitPixel(x: number, y: number, rgb: [number, number, number], opts?: { tolerance?: number; invert?: boolean; timeoutMs?: number; size?: [number, number] }): Promise<number>;
   /** waitPixel in two steps: arm() before changing the screen, then collect() the epoch ms */
-  arm(x: number, y: number, rgb: [number, number, number], opts?: { tolerance?: number; invert?: boolean; size?: [number, number] }): Promise<() => Promise<number>>;
+  arm(x: number, y: number, rgb: [number, number, number], opts?: { tolerance?: number; invert?: boolean; size?: [number, number] }): Promise<() => Promise<{ at: number; received: number | null }>>;
   errors(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -178,9 +180,9 @@ export async function openViewer(browser: Browser, serverUrl: string, token?: st
       const [w, h] = opts.size ?? [1, 1];
       await page.evaluate(([key, x, y, w, h, rgb, tol, inv]) => (window as any).arm(key, x, y, w, h, rgb, tol, inv), [key, x, y, w, h, rgb, opts.tolerance ?? 40, opts.invert ?? false] as const);
       return async () => {
-        const at = await page.evaluate(([key]) => (window as any).collect(key, 10_000), [key] as const);
-        if (at === null) throw new Error(`pixel (${x},${y}) did not reach rgb(${rgb}) within 10 s`);
-        return at as number;
+        const seen = await page.evaluate(([key]) => (window as any).collect(key, 10_000), [key] as const);
+        if (seen === null) throw new Error(`pixel (${x},${y}) did not reach rgb(${rgb}) within 10 s`);
+        return seen as { at: number; received: number | null };
       };
     },
     errors: () => page.evaluate(() => (window as any).errors),
