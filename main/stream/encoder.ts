@@ -88,8 +88,6 @@ export class Encoder extends EventEmitter {
   private current: Frame | undefined;
   private pictureId = 0;
   private vp9Key = false;
-  packets = 0;
-  keyframes = 0;
 
   constructor(
     private readonly processes: ProcessManager,
@@ -100,10 +98,6 @@ export class Encoder extends EventEmitter {
 
   get processId(): string | null {
     return this.proc?.id ?? null;
-  }
-
-  get pid(): number | null {
-    return this.proc?.pid ?? null;
   }
 
   async start(): Promise<void> {
@@ -175,17 +169,13 @@ export class Encoder extends EventEmitter {
     } catch {
       return;
     }
-    this.packets++;
     const ts = packet.header.timestamp;
     if (!this.current || this.current.timestamp !== ts) {
       this.finishFrame();
       this.current = { timestamp: ts, key: false, packets: [] };
     }
     const key = isKeyframePayload(this.settings.codec, packet.payload);
-    if (key && !this.current.key) {
-      this.current.key = true;
-      this.keyframes++;
-    }
+    if (key) this.current.key = true;
     if (this.settings.codec === "vp9") {
       // a VP9 frame starts at a packet with the B bit (one timestamp may carry several)
       if (packet.payload[0]! & 0x08) {

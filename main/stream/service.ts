@@ -120,7 +120,7 @@ export class StreamService implements Stream {
       void this.ensureEncoder().catch((err) => {
         for (const v of [...this.viewers]) v.disconnect((err as Error).message);
       });
-    } else if (this.encoder && !this.lingerTimer) {
+    } else if ((this.encoder || this.encoderStarting) && !this.lingerTimer) {
       this.lingerTimer = setTimeout(() => {
         this.lingerTimer = undefined;
         if (this.viewers.size === 0) void this.stopEncoder();
@@ -129,31 +129,26 @@ export class StreamService implements Stream {
     }
   }
 
-  /** Encoder facts for benchmarks and diagnostics. */
-  encoderInfo(): { pid: number | null; packets: number; keyframes: number } | undefined {
-    const e = this.encoder;
-    return e ? { pid: e.pid, packets: e.packets, keyframes: e.keyframes } : undefined;
-  }
-
   async shutdown(): Promise<void> {
     await this.stop("the server is shutting down");
   }
 
   private viewerHost(): ViewerHost {
     return {
-    config: (): ViewerConfig => {
-      const a = this.active!;
-      return { codec: a.codec, frameRate: a.frameRate, iceServers: a.iceServers, portRange: a.portRange, hostAddresses: a.hostAddresses, screen: a.screen };
-    },
-    join: (viewer) => {
-      this.watching.add(viewer);
-      this.demand();
-    },
-    leave: (viewer) => {
-      this.watching.delete(viewer);
-    },
-    cachedPackets: () => this.encoder?.cachedPackets() ?? [],
-    input: this.input,
+      config: (): ViewerConfig => {
+        const a = this.active;
+        if (!a) throw new Error("the stream is not active");
+        return { codec: a.codec, frameRate: a.frameRate, iceServers: a.iceServers, portRange: a.portRange, hostAddresses: a.hostAddresses, screen: a.screen };
+      },
+      join: (viewer) => {
+        this.watching.add(viewer);
+        this.demand();
+      },
+      leave: (viewer) => {
+        this.watching.delete(viewer);
+      },
+      cachedPackets: () => this.encoder?.cachedPackets() ?? [],
+      input: this.input,
     };
   }
 
