@@ -60,12 +60,12 @@ export class StreamService implements Stream {
     const resolved = this.resolve(request ?? {}, info.display, info.resolution);
     if (this.active) {
       // the SDK's start carries no options: a bare start keeps the running stream as it is
-      if (requested === "{}" || requested === this.active.requested) return this.status();
+      if (requested === "{}" || requested === this.active.requested) return this.snapshot();
       await this.stop("the stream was restarted with new options");
     }
     this.active = resolved;
     warmUpWebRtc();
-    return this.status();
+    return this.snapshot();
   }
 
   async stop(reason = "the stream was stopped"): Promise<StreamStatus> {
@@ -74,10 +74,25 @@ export class StreamService implements Stream {
     this.viewers.clear();
     this.watching.clear();
     await this.stopEncoder();
-    return this.status();
+    return this.snapshot();
   }
 
-  status(): StreamStatus {
+  async status(): Promise<StreamStatus> {
+    await this.followDesktop();
+    return this.snapshot();
+  }
+
+  /** A stream outlives no desktop: once the desktop has stopped, so has the stream. */
+  private async followDesktop(): Promise<void> {
+    if (!this.active) return;
+    const running = await this.desktop.displayInfo().then(
+      () => true,
+      () => false,
+    );
+    if (!running && this.active) await this.stop("the desktop stopped");
+  }
+
+  private snapshot(): StreamStatus {
     const a = this.active;
     return {
       active: a !== undefined,
@@ -89,12 +104,13 @@ export class StreamService implements Stream {
     };
   }
 
-  assertActive(): void {
+  async assertActive(): Promise<void> {
+    await this.followDesktop();
     if (!this.active) throw new GlasspaneError("conflict", 409, "desktop streaming is not active; start it with POST /v1/desktop/stream/start");
   }
 
   connect(channel: SignalingChannel): SignalingHandlers {
-    this.assertActive();
+    if (!this.active) throw new GlasspaneError("conflict", 409, "desktop streaming is not active");
     const viewer = new Viewer(channel, this.host);
     this.viewers.add(viewer);
     // the encoder's first keyframe takes longer than the WebRTC handshake: start it now

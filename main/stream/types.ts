@@ -55,9 +55,9 @@ export interface SignalingHandlers {
 export interface Stream {
   start(options: StreamStartOptions): Promise<StreamStatus>;
   stop(): Promise<StreamStatus>;
-  status(): StreamStatus;
-  /** Throws a 409 when the stream is not active, so the upgrade can be refused. */
-  assertActive(): void;
+  status(): Promise<StreamStatus>;
+  /** Rejects with a 409 when the stream is not active, so the upgrade can be refused. */
+  assertActive(): Promise<void>;
   /** Takes over a connected signaling socket: sends system/init and speaks the protocol. */
   connect(channel: SignalingChannel): SignalingHandlers;
 }

@@ -30,10 +30,18 @@ export function registerStreamRoutes(app: App, stream: Stream) {
       preHandler: async () => stream.assertActive(),
     },
     (socket) => {
-      const session = stream.connect({
-        send: (text) => socket.send(text),
-        close: (code, reason) => socket.close(code, reason),
-      });
+      let session;
+      try {
+        session = stream.connect({
+          send: (text) => socket.send(text),
+          close: (code, reason) => socket.close(code, reason),
+        });
+      } catch (err) {
+        // stopped between the check and the upgrade
+        socket.send(JSON.stringify({ event: "system/disconnect", payload: { message: (err as Error).message } }));
+        socket.close(1011, "stream not active");
+        return;
+      }
       socket.on("message", (data) => session.message(data.toString()));
       socket.on("close", () => session.closed());
       socket.on("error", () => session.closed());
