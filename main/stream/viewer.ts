@@ -55,19 +55,15 @@ export class Viewer implements SignalingHandlers {
   private playoutExtId: number | undefined;
   private live = false;
   private ended = false;
-  connectedAt: number | undefined;
-  readonly openedAt = Date.now();
+  private readonly frameRate: number;
 
   constructor(
     private readonly channel: SignalingChannel,
     private readonly host: ViewerHost,
   ) {
     const { screen, frameRate } = host.config();
+    this.frameRate = frameRate;
     this.send("system/init", { screen_size: { width: screen.width, height: screen.height, rate: frameRate }, session_id: null, control_host: { has_host: true } });
-  }
-
-  get watching(): boolean {
-    return this.pc !== undefined;
   }
 
   message(text: string): void {
@@ -126,7 +122,7 @@ export class Viewer implements SignalingHandlers {
 
   /** A restarted encoder starts new sequence numbers and timestamps: keep the viewer's continuous. */
   sourceChanged(packet: RtpPacket): void {
-    this.sender?.replaceRTP(packet.header, true, Math.round(90_000 / this.host.config().frameRate));
+    this.sender?.replaceRTP(packet.header, true, Math.round(90_000 / this.frameRate));
   }
 
   private async offer(): Promise<void> {
@@ -159,7 +155,6 @@ export class Viewer implements SignalingHandlers {
     this.wireInput(channel);
     transceiver.sender.onReady.subscribe(() => this.startMedia(pc));
     pc.connectionStateChange.subscribe((state) => {
-      if (state === "connected") this.connectedAt ??= Date.now();
       if ((state === "failed" || state === "closed") && this.pc === pc) this.closePeer();
     });
     this.host.join(this);
