@@ -2,6 +2,7 @@ import { RTCPeerConnection, type RtpPacket } from "werift";
 import type { Desktop } from "../desktop/types.js";
 import type { ProcessManager } from "../processes/manager.js";
 import { GlasspaneError, invalid } from "../shared/errors.js";
+import { withDeadline } from "../shared/deadline.js";
 import { Encoder, type EncoderSettings } from "./encoder.js";
 import { InputRelay } from "./input.js";
 import { Viewer, type ViewerConfig, type ViewerHost } from "./viewer.js";
@@ -65,6 +66,10 @@ export class StreamService implements Stream {
     }
     this.active = resolved;
     warmUpWebRtc();
+    // a viewer usually follows a start at once: have the encoder's first keyframe ready
+    // for it (0.5-2 s of ffmpeg start-up); with nobody coming it stops after the linger
+    void this.ensureEncoder().catch(() => undefined);
+    this.demand();
     return this.snapshot();
   }
 
@@ -269,19 +274,29 @@ export class StreamService implements Stream {
 let warmed = false;
 
 /**
- * The first offer of a process pays for the DTLS certificate (kept for every later peer)
- * and for compiling werift: about 0.5 s on a busy 2-core box. Pay it when the stream
- * starts, not when the first viewer is waiting.
+ * The first peer connection of a process pays for the DTLS certificate (kept for every
+ * later peer) and for compiling werift's ICE, DTLS and SRTP code: measured 1-1.5 s of a
+ * busy 2-core box, between the browser's "connected" and ours. Pay it when the stream
+ * starts, with a throwaway connection of two werift peers over loopback, not while the
+ * first viewer waits.
  */
 function warmUpWebRtc() {
   if (warmed) return;
   warmed = true;
-  const pc = new RTCPeerConnection({ iceServers: [], iceUseIpv6: false, iceUseIpv4: false, iceAdditionalHostAddresses: ["127.0.0.1"] } as any);
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.createDataChannel("warm-up");
-  void pc
-    .createOffer()
-    .then((offer) => pc.setLocalDescription(offer))
+  const config = { iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"], iceInterfaceAddresses: { udp4: "127.0.0.1" } } as any;
+  const a = new RTCPeerConnection(config);
+  const b = new RTCPeerConnection(config);
+  a.addTransceiver("video", { direction: "sendonly" });
+  a.createDataChannel("warm-up");
+  const connected = new Promise<void>((resolve) => b.connectionStateChange.subscribe((s) => s === "connected" && resolve()));
+  const run = async () => {
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription!);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription!);
+    await connected;
+  };
+  void withDeadline(run(), 10_000, "WebRTC warm-up")
     .catch(() => undefined)
-    .finally(() => void pc.close().catch(() => undefined));
+    .finally(() => Promise.all([a.close(), b.close()]).catch(() => undefined));
 }
