@@ -9,7 +9,8 @@
 //   first frame      the SDK opens the signaling socket -> first presented frame
 //   encoder CPU      the ffmpeg child's CPU time / wall time, from /proc
 //
-// BENCH_STREAM_TRIALS (30), BENCH_STREAM_CODEC (h264), BENCH_STREAM_FPS (30).
+// BENCH_STREAM_TRIALS (30), BENCH_STREAM_CODEC (h264), BENCH_STREAM_FPS (30),
+// BENCH_STREAM_KEYFRAME_MS (the server's default).
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
@@ -19,6 +20,7 @@ import { ColorPatch, launchViewerBrowser, openViewer, sdkBundle, summary, type S
 const TRIALS = Number(process.env.BENCH_STREAM_TRIALS ?? 30);
 const CODEC = process.env.BENCH_STREAM_CODEC ?? "h264";
 const FPS = Number(process.env.BENCH_STREAM_FPS ?? 30);
+const KEYFRAME_MS = process.env.BENCH_STREAM_KEYFRAME_MS ? Number(process.env.BENCH_STREAM_KEYFRAME_MS) : undefined;
 const W = 1440;
 const H = 900;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,7 +89,7 @@ async function main() {
     const desktop = await server.sdk.startDesktop({ width: W, height: H, displayNum: 460 });
     const display = desktop.display!;
     await sdkBundle(); // built before the stream starts, so the first viewer comes at once
-    await server.fetch("/v1/desktop/stream/start", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ videoCodec: CODEC, frameRate: FPS }) });
+    await server.fetch("/v1/desktop/stream/start", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ videoCodec: CODEC, frameRate: FPS, keyframeIntervalMs: KEYFRAME_MS }) });
     const patch = await ColorPatch.open(display, { x: 200, y: 150, width: 400, height: 300 }, [200, 40, 40]);
 
     // time to first frame: the first viewer right after the start, then joins to a running stream

@@ -22,7 +22,7 @@ export interface StreamStartOptions {
   iceHostAddresses?: string[] | null;
   /** encoder bitrate cap in kbit/s (3000) */
   bitrateKbps?: number | null;
-  /** longest gap between keyframes in ms (2000); a joining viewer never waits for one */
+  /** longest gap between keyframes in ms (1000); a joining viewer never waits for one */
   keyframeIntervalMs?: number | null;
 }
 

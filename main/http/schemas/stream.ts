@@ -22,7 +22,7 @@ export const DesktopStreamStartRequest = Type.Object(
     iceServers: Opt(Type.Array(IceServer, { maxItems: 16, description: "STUN/TURN servers for the server's ICE agent and the viewers" })),
     iceHostAddresses: Opt(Type.Array(Type.String({ minLength: 2, maxLength: 45 }), { minItems: 1, maxItems: 16, description: "addresses offered as host candidates (every interface)" })),
     bitrateKbps: Opt(Type.Integer({ minimum: 100, maximum: 50000, description: "encoder bitrate cap (3000)" })),
-    keyframeIntervalMs: Opt(Type.Integer({ minimum: 100, maximum: 60000, description: "longest gap between keyframes (2000)" })),
+    keyframeIntervalMs: Opt(Type.Integer({ minimum: 100, maximum: 60000, description: "longest gap between keyframes (1000)" })),
   },
   { additionalProperties: false },
 );
