@@ -133,6 +133,13 @@ export class Encoder extends EventEmitter {
     });
   }
 
+  /** The last line ffmpeg wrote to stderr, to say why it failed. */
+  lastError(): string | undefined {
+    const entries = this.proc?.logs.filter((e) => e.stream === "stderr") ?? [];
+    const text = entries.slice(-3).map((e) => e.data.toString("utf8")).join("");
+    return text.trim().split("\n").pop()?.trim() || undefined;
+  }
+
   /** Packets from the last keyframe on, in order; empty until the first keyframe. */
   cachedPackets(): RtpPacket[] {
     const frames = this.current && (this.gop.length > 0 || this.current.key) ? [...this.gop, this.current] : this.gop;

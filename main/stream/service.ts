@@ -42,6 +42,7 @@ export class StreamService implements Stream {
   private encoder: Encoder | undefined;
   private encoderStarting: Promise<void> | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private encoderExits: number[] = [];
   /** All viewers drive the one desktop through one ordered relay. */
   private readonly input: InputRelay;
   private readonly host: ViewerHost;
@@ -201,18 +202,29 @@ export class StreamService implements Stream {
       }
       for (const v of this.watching) v.sendRtp(packet);
     });
-    // ffmpeg exits when the display goes away: end the stream if the desktop stopped
-    encoder.on("exit", () => {
-      void this.desktop.status().then((s) => {
-        if (s.state !== "active" && this.active) void this.stop("the desktop stopped");
-      });
-    });
+    encoder.on("exit", () => void this.encoderExited(encoder));
     await encoder.start();
     if (this.active !== a) {
       await encoder.stop();
       return;
     }
     this.encoder = encoder;
+  }
+
+  /**
+   * ffmpeg exits when the display goes away (then the stream ends with the desktop) or
+   * crashes (then the process manager restarts it). One that keeps failing ends the
+   * stream with its own last words rather than leaving viewers with a black picture.
+   */
+  private async encoderExited(encoder: Encoder): Promise<void> {
+    await this.followDesktop();
+    if (!this.active) return;
+    const now = Date.now();
+    this.encoderExits = [...this.encoderExits.filter((t) => now - t < 10_000), now];
+    if (this.encoderExits.length >= 3) {
+      this.encoderExits = [];
+      await this.stop(`the stream encoder keeps failing: ${encoder.lastError() ?? "see its process log"}`);
+    }
   }
 
   private async stopEncoder(): Promise<void> {
