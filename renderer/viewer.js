@@ -1,5 +1,6 @@
-// Minimal watcher until the WebRTC viewer lands: refreshes a JPEG screenshot of the desktop.
-// The page talks to the runtime only over HTTP, so it works in Electron and in any browser
+// Watches the desktop: the live WebRTC stream (stream.js) while the stream is started,
+// otherwise a JPEG screenshot refreshed a few times a second. The page talks to the
+// runtime only over HTTP and WebSockets, so it works in Electron and in any browser
 // (served at /ui/; pass ?token=T when the server has one, ?server=URL from a file).
 const params = new URLSearchParams(location.search);
 const server = params.get("server") ?? location.origin;
@@ -8,6 +9,31 @@ const headers = token ? { Authorization: `Bearer ${token}` } : {};
 const img = document.getElementById("screen");
 const state = document.getElementById("state");
 const start = document.getElementById("start");
+const video = document.getElementById("video");
+/** the WebRTC session while one is up */
+let live = null;
+let lastStreamCheck = 0;
+
+/** Switches to the WebRTC view when the stream is started; falls back to screenshots when it ends. */
+async function maybeStream() {
+  if (live || Date.now() - lastStreamCheck < 2000) return;
+  lastStreamCheck = Date.now();
+  const res = await fetch(`${server}/v1/desktop/stream/status`, { headers }).catch(() => null);
+  if (!res?.ok || !(await res.json()).active) return;
+  live = connectStream({ server, token, video, onState: (s) => s === "connected" && (state.textContent = "live (WebRTC)") });
+  video.onplaying = () => {
+    video.hidden = false;
+    img.hidden = true;
+    state.textContent = "live (WebRTC)";
+  };
+  live.closed.then((reason) => {
+    live = null;
+    video.hidden = true;
+    video.srcObject = null;
+    state.textContent = `stream ended (${reason})`;
+    setTimeout(refresh, 250);
+  });
+}
 
 async function problemOf(res) {
   try {
@@ -18,6 +44,7 @@ async function problemOf(res) {
 }
 
 async function refresh() {
+  if (live && !video.hidden) return; // the stream shows the desktop; screenshots resume when it ends
   try {
     const res = await fetch(`${server}/v1/desktop/screenshot?format=jpeg&quality=70`, { headers });
     if (!res.ok) {
@@ -29,10 +56,11 @@ async function refresh() {
     const url = URL.createObjectURL(await res.blob());
     img.onload = () => {
       URL.revokeObjectURL(url);
-      img.hidden = false;
+      img.hidden = !video.hidden;
     };
     img.src = url;
-    state.textContent = "live";
+    if (!live) state.textContent = "live";
+    await maybeStream();
   } catch (err) {
     state.textContent = String(err.message ?? err);
   }

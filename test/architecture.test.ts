@@ -13,9 +13,10 @@ const ALLOWED: Record<string, string[]> = {
   processes: ["shared"],
   desktop: ["shared", "processes"],
   fs: ["shared"],
+  stream: ["shared", "processes", "desktop/types.ts"],
   // the HTTP layer sees the services only through their interfaces and types
-  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts"],
-  app: ["shared", "processes", "desktop", "fs", "http"],
+  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts"],
+  app: ["shared", "processes", "desktop", "fs", "stream", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
   electron: ["app"],
 };

@@ -8,6 +8,7 @@ import { createHttpServer, type App, type HttpOptions } from "../http/server.js"
 import { ProcessManager } from "../processes/manager.js";
 import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
+import { StreamService } from "../stream/service.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
 
@@ -29,6 +30,7 @@ export interface Runtime {
   http: App;
   desktop: DesktopService;
   recordings: RecordingService;
+  stream: StreamService;
   processes: ProcessManager;
   close(): Promise<void>;
 }
@@ -43,8 +45,11 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const desktop = new DesktopService(processes, stateDir);
   const recordings = new RecordingService(processes, desktop, { budgetBytes: config.recordingBudgetBytes });
   const fs = new FsService({ root: config.fsRoot });
+  // a server reachable only on loopback offers only loopback ICE candidates
+  const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
+  const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -57,11 +62,13 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     http,
     desktop,
     recordings,
+    stream,
     processes,
     close: () =>
       (closing ??= (async () => {
         await http.close().catch(() => undefined);
         await recordings.close();
+        await stream.shutdown().catch(() => undefined);
         await desktop.shutdown();
         await processes.shutdown();
       })()),

@@ -10,12 +10,14 @@ import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
+import type { Stream } from "../stream/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
 import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
+import { registerStreamRoutes } from "./routes/stream.js";
 
 export interface HttpOptions {
   /** Bearer token; undefined means no auth (`--no-token`). */
@@ -35,6 +37,7 @@ export interface HttpServices {
   fs: FileSystem;
   processes: Processes;
   recordings: Recordings;
+  stream: Stream;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -134,6 +137,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerFsRoutes(app, services.fs);
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);
+  registerStreamRoutes(app, services.stream);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });

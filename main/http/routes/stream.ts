@@ -1,0 +1,50 @@
+import type { Stream } from "../../stream/types.js";
+import type { App } from "../server.js";
+import * as S from "../schemas/stream.js";
+
+const tags = ["desktop"];
+
+/** `/v1/desktop/stream/*`: start/stop/status and the signaling WebSocket. */
+export function registerStreamRoutes(app: App, stream: Stream) {
+  const status = { 200: S.DesktopStreamStatusResponse };
+  app.post(
+    "/v1/desktop/stream/start",
+    {
+      schema: { tags, summary: "Start the live WebRTC stream (the encoder runs while someone watches)", body: S.DesktopStreamStartRequest, response: status },
+      // the SDK's startDesktopStream() posts no body at all: that means "no options"
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
+    },
+    (req) => stream.start(req.body),
+  );
+  app.post("/v1/desktop/stream/stop", { schema: { tags, summary: "Stop the stream and disconnect its viewers", response: status } }, () => stream.stop());
+  app.get("/v1/desktop/stream/status", { schema: { tags, summary: "Stream state, viewers and codec", response: status } }, () => stream.status());
+
+  app.get(
+    "/v1/desktop/stream/signaling",
+    {
+      websocket: true,
+      schema: { tags, summary: "WebRTC signaling (WebSocket, JSON {event, payload} frames)" },
+      // refused before the upgrade, as a problem+json 409
+      preHandler: async () => stream.assertActive(),
+    },
+    (socket) => {
+      let session;
+      try {
+        session = stream.connect({
+          send: (text) => socket.send(text),
+          close: (code, reason) => socket.close(code, reason),
+        });
+      } catch (err) {
+        // stopped between the check and the upgrade
+        socket.send(JSON.stringify({ event: "system/disconnect", payload: { message: (err as Error).message } }));
+        socket.close(1011, "stream not active");
+        return;
+      }
+      socket.on("message", (data) => session.message(data.toString()));
+      socket.on("close", () => session.closed());
+      socket.on("error", () => session.closed());
+    },
+  );
+}

@@ -1,0 +1,316 @@
+import { RTCPeerConnection, type RtpPacket } from "werift";
+import type { Desktop } from "../desktop/types.js";
+import type { ProcessManager } from "../processes/manager.js";
+import { GlasspaneError, invalid } from "../shared/errors.js";
+import { withDeadline } from "../shared/deadline.js";
+import { Encoder, type EncoderSettings } from "./encoder.js";
+import { InputRelay } from "./input.js";
+import { Viewer, type ViewerConfig, type ViewerHost } from "./viewer.js";
+import type { IceServer, SignalingChannel, SignalingHandlers, Stream, StreamStartOptions, StreamStatus, VideoCodec } from "./types.js";
+
+/** The encoder outlives the last viewer by this much, so a page reload does not restart it. */
+const DEFAULT_LINGER_MS = 5000;
+
+export interface StreamServiceOptions {
+  /** host candidates when a start request names none (the runtime passes loopback when it listens there) */
+  defaultHostAddresses?: string[];
+  lingerMs?: number;
+}
+
+interface ActiveStream {
+  codec: VideoCodec;
+  frameRate: number;
+  bitrateKbps: number;
+  keyframeIntervalMs: number;
+  portRange: [number, number] | undefined;
+  iceServers: IceServer[];
+  hostAddresses: string[] | undefined;
+  display: string;
+  screen: { width: number; height: number };
+  /** the request as given, to tell a repeated start from a changed one */
+  requested: string;
+}
+
+/**
+ * The live desktop stream: signaling sessions, one shared encoder that runs only while
+ * someone watches, fan-out of its RTP packets to every viewer, viewer input to the desktop.
+ */
+export class StreamService implements Stream {
+  private active: ActiveStream | undefined;
+  private readonly viewers = new Set<Viewer>();
+  private readonly watching = new Set<Viewer>();
+  private encoder: Encoder | undefined;
+  private encoderStarting: Promise<void> | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private encoderExits: number[] = [];
+  /** All viewers drive the one desktop through one ordered relay. */
+  private readonly input: InputRelay;
+  private readonly host: ViewerHost;
+
+  constructor(
+    private readonly desktop: Desktop,
+    private readonly processes: ProcessManager,
+    private readonly options: StreamServiceOptions = {},
+  ) {
+    this.input = new InputRelay(desktop, () => this.active?.screen ?? { width: 1, height: 1 });
+    this.host = this.viewerHost();
+  }
+
+  async start(request: StreamStartOptions): Promise<StreamStatus> {
+    const requested = JSON.stringify(request ?? {});
+    const info = await this.desktop.displayInfo();
+    const resolved = this.resolve(request ?? {}, info.display, info.resolution);
+    if (this.active) {
+      // the SDK's start carries no options: a bare start keeps the running stream as it is
+      if (requested === "{}" || requested === this.active.requested) return this.snapshot();
+      await this.stop("the stream was restarted with new options");
+    }
+    this.active = resolved;
+    warmUpWebRtc();
+    // a viewer usually follows a start at once: have the encoder's first keyframe ready
+    // for it (0.5-2 s of ffmpeg start-up); with nobody coming it stops after the linger
+    void this.ensureEncoder().catch(() => undefined);
+    this.demand();
+    return this.snapshot();
+  }
+
+  async stop(reason = "the stream was stopped"): Promise<StreamStatus> {
+    this.active = undefined;
+    for (const v of [...this.viewers]) v.disconnect(reason);
+    this.viewers.clear();
+    this.watching.clear();
+    await this.stopEncoder();
+    return this.snapshot();
+  }
+
+  async status(): Promise<StreamStatus> {
+    await this.followDesktop();
+    return this.snapshot();
+  }
+
+  /** A stream outlives no desktop: once the desktop has stopped, so has the stream. */
+  private async followDesktop(): Promise<void> {
+    if (!this.active) return;
+    const running = await this.desktop.displayInfo().then(
+      () => true,
+      () => false,
+    );
+    if (!running && this.active) await this.stop("the desktop stopped");
+  }
+
+  private snapshot(): StreamStatus {
+    const a = this.active;
+    return {
+      active: a !== undefined,
+      processId: this.encoder?.processId ?? null,
+      windowId: null,
+      viewers: this.watching.size,
+      videoCodec: a?.codec ?? null,
+      frameRate: a?.frameRate ?? null,
+    };
+  }
+
+  async assertActive(): Promise<void> {
+    await this.followDesktop();
+    if (!this.active) throw new GlasspaneError("conflict", 409, "desktop streaming is not active; start it with POST /v1/desktop/stream/start");
+  }
+
+  connect(channel: SignalingChannel): SignalingHandlers {
+    if (!this.active) throw new GlasspaneError("conflict", 409, "desktop streaming is not active");
+    const viewer = new Viewer(channel, this.host);
+    this.viewers.add(viewer);
+    // the encoder's first keyframe takes longer than the WebRTC handshake: start it now
+    this.demand();
+    return {
+      message: (text) => viewer.message(text),
+      closed: () => {
+        viewer.closed();
+        this.viewers.delete(viewer);
+        this.demand();
+      },
+    };
+  }
+
+  /**
+   * The encoder runs while a signaling socket is open (someone watches or is about to)
+   * and for a short linger after the last one closed.
+   */
+  private demand() {
+    if (this.viewers.size > 0) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+      void this.ensureEncoder().catch((err) => {
+        for (const v of [...this.viewers]) v.disconnect((err as Error).message);
+      });
+    } else if ((this.encoder || this.encoderStarting) && !this.lingerTimer) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        if (this.viewers.size === 0) void this.stopEncoder();
+      }, this.options.lingerMs ?? DEFAULT_LINGER_MS);
+      this.lingerTimer.unref();
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await this.stop("the server is shutting down");
+  }
+
+  private viewerHost(): ViewerHost {
+    return {
+      config: (): ViewerConfig => {
+        const a = this.active;
+        if (!a) throw new Error("the stream is not active");
+        return { codec: a.codec, frameRate: a.frameRate, iceServers: a.iceServers, portRange: a.portRange, hostAddresses: a.hostAddresses, screen: a.screen };
+      },
+      join: (viewer) => {
+        this.watching.add(viewer);
+        this.demand();
+      },
+      leave: (viewer) => {
+        this.watching.delete(viewer);
+      },
+      cachedPackets: () => this.encoder?.cachedPackets() ?? [],
+      input: this.input,
+    };
+  }
+
+  private ensureEncoder(): Promise<void> {
+    if (this.encoder) return Promise.resolve();
+    this.encoderStarting ??= this.startEncoder().finally(() => (this.encoderStarting = undefined));
+    return this.encoderStarting;
+  }
+
+  private async startEncoder(): Promise<void> {
+    const a = this.active;
+    if (!a) return;
+    const settings: EncoderSettings = {
+      display: a.display,
+      width: a.screen.width,
+      height: a.screen.height,
+      codec: a.codec,
+      frameRate: a.frameRate,
+      bitrateKbps: a.bitrateKbps,
+      keyframeIntervalMs: a.keyframeIntervalMs,
+    };
+    const encoder = new Encoder(this.processes, settings);
+    let restarted = false;
+    encoder.on("restart", () => (restarted = true));
+    encoder.on("packet", (packet: RtpPacket) => {
+      if (restarted) {
+        restarted = false;
+        for (const v of this.watching) v.sourceChanged(packet);
+      }
+      for (const v of this.watching) v.sendRtp(packet);
+    });
+    encoder.on("exit", () => void this.encoderExited(encoder));
+    await encoder.start();
+    if (this.active !== a) {
+      await encoder.stop();
+      return;
+    }
+    this.encoder = encoder;
+  }
+
+  /**
+   * ffmpeg exits when the display goes away (then the stream ends with the desktop) or
+   * crashes (then the process manager restarts it). One that keeps failing ends the
+   * stream with its own last words rather than leaving viewers with a black picture.
+   */
+  private async encoderExited(encoder: Encoder): Promise<void> {
+    await this.followDesktop();
+    if (!this.active) return;
+    const now = Date.now();
+    this.encoderExits = [...this.encoderExits.filter((t) => now - t < 10_000), now];
+    if (this.encoderExits.length >= 3) {
+      this.encoderExits = [];
+      await this.stop(`the stream encoder keeps failing: ${encoder.lastError() ?? "see its process log"}`);
+    }
+  }
+
+  private async stopEncoder(): Promise<void> {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    await this.encoderStarting?.catch(() => undefined);
+    const encoder = this.encoder;
+    this.encoder = undefined;
+    await encoder?.stop();
+  }
+
+  private resolve(o: StreamStartOptions, display: string, screen: { width: number; height: number }): ActiveStream {
+    const codec = o.videoCodec ?? "h264";
+    if (!["h264", "vp8", "vp9"].includes(codec)) throw invalid(`videoCodec must be h264, vp8 or vp9 (got ${codec})`);
+    const frameRate = o.frameRate ?? 30;
+    if (!Number.isInteger(frameRate) || frameRate < 1 || frameRate > 60) throw invalid(`frameRate must be an integer from 1 to 60 (got ${frameRate})`);
+    const bitrateKbps = o.bitrateKbps ?? 3000;
+    if (!Number.isInteger(bitrateKbps) || bitrateKbps < 100 || bitrateKbps > 50_000) throw invalid(`bitrateKbps must be from 100 to 50000 (got ${bitrateKbps})`);
+    // a joining viewer is sent every frame since the last keyframe: 1 s of frames decodes
+    // in about half the time of 2 s (measured 0.7 vs 1.0 s to the first picture)
+    const keyframeIntervalMs = o.keyframeIntervalMs ?? 1000;
+    if (!Number.isInteger(keyframeIntervalMs) || keyframeIntervalMs < 100 || keyframeIntervalMs > 60_000) {
+      throw invalid(`keyframeIntervalMs must be from 100 to 60000 (got ${keyframeIntervalMs})`);
+    }
+    let portRange: [number, number] | undefined;
+    if (o.webrtcPortRange != null) {
+      const m = /^(\d{1,5})-(\d{1,5})$/.exec(o.webrtcPortRange);
+      const lo = m ? Number(m[1]) : NaN;
+      const hi = m ? Number(m[2]) : NaN;
+      if (!m || lo < 1024 || hi > 65535 || lo >= hi) {
+        throw invalid(`webrtcPortRange must be "min-max" with 1024 <= min < max <= 65535 (got "${o.webrtcPortRange}")`);
+      }
+      portRange = [lo, hi];
+    }
+    const iceServers = (o.iceServers ?? []).map((s, i) => {
+      const urls = Array.isArray(s.urls) ? s.urls : [s.urls];
+      if (urls.length === 0 || urls.some((u) => typeof u !== "string" || !/^(stun|stuns|turn|turns):/.test(u))) {
+        throw invalid(`iceServers[${i}].urls must be stun:, stuns:, turn: or turns: URLs`);
+      }
+      return { urls: s.urls, ...(s.username != null ? { username: s.username } : {}), ...(s.credential != null ? { credential: s.credential } : {}) };
+    });
+    const hostAddresses = o.iceHostAddresses ?? this.options.defaultHostAddresses;
+    if (hostAddresses && (hostAddresses.length === 0 || hostAddresses.some((a) => !/^[0-9.]+$|^[0-9a-fA-F:]+$/.test(a)))) {
+      throw invalid("iceHostAddresses must be a non-empty list of IP addresses");
+    }
+    return {
+      codec,
+      frameRate,
+      bitrateKbps,
+      keyframeIntervalMs,
+      portRange,
+      iceServers,
+      hostAddresses: hostAddresses ?? undefined,
+      display,
+      screen: { width: screen.width, height: screen.height },
+      requested: JSON.stringify(o),
+    };
+  }
+}
+
+let warmed = false;
+
+/**
+ * The first peer connection of a process pays for the DTLS certificate (kept for every
+ * later peer) and for compiling werift's ICE, DTLS and SRTP code: measured 1-1.5 s of a
+ * busy 2-core box, between the browser's "connected" and ours. Pay it when the stream
+ * starts, with a throwaway connection of two werift peers over loopback, not while the
+ * first viewer waits.
+ */
+function warmUpWebRtc() {
+  if (warmed) return;
+  warmed = true;
+  const config = { iceServers: [], iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"], iceInterfaceAddresses: { udp4: "127.0.0.1" } } as any;
+  const a = new RTCPeerConnection(config);
+  const b = new RTCPeerConnection(config);
+  a.addTransceiver("video", { direction: "sendonly" });
+  a.createDataChannel("warm-up");
+  const connected = new Promise<void>((resolve) => b.connectionStateChange.subscribe((s) => s === "connected" && resolve()));
+  const run = async () => {
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription!);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription!);
+    await connected;
+  };
+  void withDeadline(run(), 10_000, "WebRTC warm-up")
+    .catch(() => undefined)
+    .finally(() => Promise.all([a.close(), b.close()]).catch(() => undefined));
+}

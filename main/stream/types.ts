@@ -1,0 +1,63 @@
+/** Shapes of the live-stream contract (spec/API.md "Stream"), as the HTTP layer sees them. */
+
+export type VideoCodec = "h264" | "vp8" | "vp9";
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string | null;
+  credential?: string | null;
+}
+
+/** `POST /v1/desktop/stream/start` body; every field is optional (the SDK sends none). */
+export interface StreamStartOptions {
+  /** h264 (default), vp8 or vp9 */
+  videoCodec?: VideoCodec | null;
+  /** capture and encode rate, 1-60 (30) */
+  frameRate?: number | null;
+  /** UDP ports the peer connections may use, "min-max" (any free port when absent) */
+  webrtcPortRange?: string | null;
+  /** STUN/TURN servers handed to viewers and used by the server's own ICE agent */
+  iceServers?: IceServer[] | null;
+  /** addresses offered as host candidates; absent: every interface (loopback only when the server listens on loopback) */
+  iceHostAddresses?: string[] | null;
+  /** encoder bitrate cap in kbit/s (3000) */
+  bitrateKbps?: number | null;
+  /** longest gap between keyframes in ms (1000); a joining viewer never waits for one */
+  keyframeIntervalMs?: number | null;
+}
+
+export interface StreamStatus {
+  active: boolean;
+  /** the shared encoder's process id while it runs (only while someone watches) */
+  processId: string | null;
+  windowId: string | null;
+  /** Glasspane additions */
+  viewers: number;
+  videoCodec: VideoCodec | null;
+  frameRate: number | null;
+}
+
+/**
+ * One signaling WebSocket as the stream service sees it: text out, close. The HTTP layer
+ * adapts its socket to this and feeds incoming text frames to the returned handlers.
+ */
+export interface SignalingChannel {
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export interface SignalingHandlers {
+  message(text: string): void;
+  closed(): void;
+}
+
+/** Everything the HTTP layer may ask of the stream. */
+export interface Stream {
+  start(options: StreamStartOptions): Promise<StreamStatus>;
+  stop(): Promise<StreamStatus>;
+  status(): Promise<StreamStatus>;
+  /** Rejects with a 409 when the stream is not active, so the upgrade can be refused. */
+  assertActive(): Promise<void>;
+  /** Takes over a connected signaling socket: sends system/init and speaks the protocol. */
+  connect(channel: SignalingChannel): SignalingHandlers;
+}
