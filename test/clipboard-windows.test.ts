@@ -248,6 +248,9 @@ test("windows: focus switches the active window", { timeout: 30_000 }, async () 
   display.spawn("xterm", ["-title", "gp-test-2", "-geometry", "60x20+500+300"]);
   const second = await waitForWindow("gp-test-2");
   const first = await waitForWindow("gp-test");
+  // openbox gives a newly mapped window the focus a moment after it is listed; let that
+  // happen first, or it lands after our focus call and takes the focus back
+  await pollUntil(async () => ((await wm.focused())?.id === second.id ? true : undefined), 2000, 25);
 
   const a = await wm.focus(first.id);
   assert.equal(a.isActive, true);

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { repoRoot } from "./support/server.js";
+import { alive } from "./support/checks.js";
 
 const bin = path.join(repoRoot, "bin", "glasspane.js");
 const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-daemon-"));
@@ -51,14 +52,6 @@ const files = () => {
 };
 const pidOf = (r: Result) => Number(/PID (\d+)/.exec(r.stdout)?.[1]);
 
-function alive(pid: number): boolean {
-  try {
-    // a zombie has exited even though kill(0) still finds it
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.startsWith("Z");
-  } catch {
-    return false;
-  }
-}
 
 async function health(token?: string): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}/v1/health`, {

@@ -9,6 +9,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
 import { eventually, startServer, type TestServer } from "./support/server.js";
+import { expectProblem } from "./support/checks.js";
 
 const TOKEN = "test-token-1234";
 const W = 1280;
@@ -43,19 +44,6 @@ async function raw(png: Uint8Array) {
   return { data, info };
 }
 
-async function expectProblem(promise: Promise<unknown>, status: number, code?: string) {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof SandboxAgentError, `expected a SandboxAgentError, got ${err}`);
-    assert.equal(err.status, status, `status for ${JSON.stringify(err.problem)}`);
-    assert.equal(err.response.headers.get("content-type"), "application/problem+json");
-    if (code) assert.equal(err.problem?.type, `urn:glasspane:error:${code}`);
-    assert.ok(err.problem?.detail, "a problem has a detail");
-    return;
-  }
-  assert.fail(`expected ${status}, but the call succeeded`);
-}
 
 async function xtermWindow(title: string) {
   const { windows } = await sdk.listDesktopWindows();

@@ -13,25 +13,13 @@ import { Readable } from "node:stream";
 import { FsService } from "../main/fs/service.js";
 import { GlasspaneError } from "../main/shared/errors.js";
 import { startServer, type TestServer } from "./support/server.js";
+import { expectProblem } from "./support/checks.js";
 
 let server: TestServer;
 let sdk: SandboxAgent;
 const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-fs-"));
 const home = path.join(work, "home");
 
-async function expectProblem(promise: Promise<unknown>, status: number, code?: string): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof SandboxAgentError, `expected a SandboxAgentError, got ${err}`);
-    assert.equal(err.status, status, `status for ${JSON.stringify(err.problem)}`);
-    assert.equal(err.response.headers.get("content-type"), "application/problem+json");
-    if (code) assert.equal(err.problem?.type, `urn:glasspane:error:${code}`);
-    assert.ok(err.problem?.detail, "a problem has a detail");
-    return err.problem!.detail!;
-  }
-  assert.fail(`expected ${status}, but the call succeeded`);
-}
 
 /** A raw request's problem, for what the SDK cannot send (other content types, bad queries). */
 async function rawProblem(res: Response, status: number, code: string) {

@@ -8,20 +8,13 @@ import os from "node:os";
 import path from "node:path";
 import type { ProcessInfo, ProcessLogEntry } from "sandbox-agent";
 import { eventually, startServer, type TestServer } from "./support/server.js";
+import { alive } from "./support/checks.js";
 
 const stateDir = mkdtempSync(path.join(os.tmpdir(), "glasspane-durable-"));
 const servers: TestServer[] = [];
 const text = (entries: ProcessLogEntry[]) => entries.map((e) => Buffer.from(e.data, "base64").toString()).join("");
 const idNumber = (id: string) => Number(id.replace("proc_", ""));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function start() {
   const server = await startServer({ stateDir });

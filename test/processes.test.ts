@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { SandboxAgent, SandboxAgentError, type ProcessLogEntry } from "sandbox-agent";
 import { eventually, startServer, type TestServer } from "./support/server.js";
+import { alive, expectProblem } from "./support/checks.js";
 
 const TOKEN = "proc-token-5678";
 
@@ -15,30 +16,9 @@ let server: TestServer;
 let sdk: SandboxAgent;
 const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-processes-"));
 
-async function expectProblem(promise: Promise<unknown>, status: number, code?: string) {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof SandboxAgentError, `expected a SandboxAgentError, got ${err}`);
-    assert.equal(err.status, status, `status for ${JSON.stringify(err.problem)}`);
-    assert.equal(err.response.headers.get("content-type"), "application/problem+json");
-    if (code) assert.equal(err.problem?.type, `urn:glasspane:error:${code}`);
-    assert.ok(err.problem?.detail, "a problem has a detail");
-    return;
-  }
-  assert.fail(`expected ${status}, but the call succeeded`);
-}
 
 const text = (entries: ProcessLogEntry[]) => entries.map((e) => Buffer.from(e.data, "base64").toString()).join("");
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -9,6 +9,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { SandboxAgentError, type DesktopRecordingInfo } from "sandbox-agent";
 import { eventually, startServer, type TestServer } from "./support/server.js";
+import { alive, expectProblem } from "./support/checks.js";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-recording-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -123,28 +124,7 @@ function recorderPid(stateDir: string, fileName: string): number | undefined {
   return undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function expectProblem(promise: Promise<unknown>, status: number, code?: string) {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof SandboxAgentError, `expected a SandboxAgentError, got ${err}`);
-    assert.equal(err.status, status, `status for ${JSON.stringify(err.problem)}`);
-    assert.equal(err.response.headers.get("content-type"), "application/problem+json");
-    if (code) assert.equal(err.problem?.type, `urn:glasspane:error:${code}`);
-    assert.ok(err.problem?.detail, "a problem has a detail");
-    return;
-  }
-  assert.fail(`expected ${status}, but the call succeeded`);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

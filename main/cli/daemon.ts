@@ -10,6 +10,7 @@ import { sleep } from "../shared/deadline.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { toInt, UsageError } from "./args.js";
 import { ADDRESS_OPTIONS, SERVER_OPTIONS } from "./server-options.js";
+import { processAlive } from "../shared/process.js";
 
 /** How long `start` waits for /v1/health (a desktop takes a few seconds more). */
 const START_DEADLINE_MS = 30_000;
@@ -300,14 +301,6 @@ function isOurServer(pid: number): boolean {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function signal(pid: number, sig: NodeJS.Signals) {
   try {

@@ -27,6 +27,7 @@ import type {
   WindowInfo,
 } from "./types.js";
 import type { RecordingSource } from "./recording/types.js";
+import { processAlive } from "../shared/process.js";
 
 /** How long a request waits for the desktop to come back after Xvfb was restarted. */
 const RECOVERY_WAIT_MS = 15_000;
@@ -521,14 +522,6 @@ function findFreeDisplay(from: number): number {
   throw new GlasspaneError("desktop_start_failed", 502, `no free X display found from :${from} to :${from + 199}`);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** The desktop's own HOME, with an openbox autostart file the user may edit. */
 function prepareHome(stateDir: string): string {
