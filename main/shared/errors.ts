@@ -16,7 +16,6 @@ export type ErrorCode =
   | "timeout"
   | "token_invalid"
   | "permission_denied"
-  | "payload_too_large"
   | "unsupported_media_type"
   | "insufficient_storage"
   | "x11_error"
