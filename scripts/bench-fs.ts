@@ -1,16 +1,15 @@
 // npm run bench:fs: the file API and the daemon over HTTP with the real SDK. Prints
 // medians (and throughput for large files); asserts nothing.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { SandboxAgent } from "sandbox-agent";
+import { repoRoot, startGlasspane } from "./bench-server.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const bin = path.join(root, "bin", "glasspane.js");
+const bin = path.join(repoRoot, "bin", "glasspane.js");
 
 async function time(n: number, fn: () => Promise<unknown>): Promise<number> {
   const samples: number[] = [];
@@ -26,16 +25,7 @@ const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 async function main() {
   const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-bench-fs-"));
-  const server = spawn(process.execPath, [bin, "server", "--port", "0", "--no-token", "--state-dir", path.join(work, "state")], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    server.stdout!.on("data", (d: Buffer) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+  const { server, base: url } = await startGlasspane(path.join(work, "state"));
   const sdk = await SandboxAgent.connect({ baseUrl: url });
   try {
     const small = randomBytes(4096);

@@ -1,36 +1,19 @@
 // npm run bench:processes: round trips of the process API against a real server (no
 // desktop). Prints medians; asserts nothing. A spawn itself costs several ms of CPU, so
 // these numbers move with the machine's load.
-import { spawn } from "node:child_process";
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { startGlasspane } from "./bench-server.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const N = Number(process.env.BENCH_N ?? 40);
 const WARMUP = 3;
 
 async function main() {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), "glasspane-bench-proc-"));
-  const server = spawn(process.execPath, [path.join(root, "bin", "glasspane.js"), "server", "--port", "0", "--no-token", "--state-dir", stateDir], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    server.stdout!.on("data", (d: Buffer) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    server.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+  const { server, base } = await startGlasspane(stateDir);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const { hostname, port } = new URL(base);
   const json = (method: string, p: string, body?: unknown): Promise<any> =>

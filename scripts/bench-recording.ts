@@ -1,35 +1,18 @@
 // npm run bench:recording: what a screen recording costs on a 1440x900 desktop, idle and
 // busy (an xterm printing constantly), at 15 and 30 fps: ffmpeg's CPU, bytes per minute,
 // start and stop latency, and the frames ffprobe finds. Prints numbers; asserts nothing.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { startGlasspane } from "./bench-server.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SECONDS = Number(process.env.BENCH_RECORD_SECONDS ?? 10);
 const CLOCK_TICKS = 100;
 
 async function main() {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), "glasspane-bench-rec-"));
-  const server = spawn(process.execPath, [path.join(root, "bin", "glasspane.js"), "server", "--port", "0", "--no-token", "--state-dir", stateDir], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" },
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    server.stdout!.on("data", (d: Buffer) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    server.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+  const { server, base } = await startGlasspane(stateDir, { ...process.env, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" });
   const call = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(base + p, {
       method,
