@@ -1,36 +1,18 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
-import type { OutputStream, ProcessOwner, ProcessStatus } from "./types.js";
+import type { LogEntry, ProcessInfo } from "./manager.js";
+import type { OutputStream } from "./types.js";
 
 /** What survives a server restart about one process (its environment is left out: it may hold secrets). */
-export interface ProcessRecord {
-  id: string;
-  name: string;
-  command: string;
-  args: string[];
-  cwd: string | null;
-  owner: ProcessOwner;
-  tty: boolean;
-  interactive: boolean;
+export interface ProcessRecord extends Omit<ProcessInfo, "logPath"> {
   /** signals go to the whole process group */
   processGroup: boolean;
-  status: ProcessStatus;
-  pid: number | null;
   /** start time of `pid` in clock ticks since boot (/proc/<pid>/stat), so a reused pid is not mistaken for ours */
   pidStartTicks: number | null;
-  exitCode: number | null;
-  signal: string | null;
-  restarts: number;
-  createdAtMs: number;
-  exitedAtMs: number | null;
 }
 
-export interface StoredEntry {
-  sequence: number;
-  stream: OutputStream;
-  timestampMs: number;
-  data: Buffer;
-}
+/** One output chunk as the manager keeps it in memory. */
+export type StoredEntry = LogEntry;
 
 /**
  * The processes folder of the state directory: per process `<id>.json` (state),
