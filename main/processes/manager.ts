@@ -102,12 +102,16 @@ function dieWithParent(command: string, args: string[]): [string, string[]] {
   return setpriv ? [setpriv, ["--pdeathsig", "TERM", "--", command, ...args]] : [command, args];
 }
 
-/** Start time of a pid in clock ticks since boot, or null when it is gone: a pid plus this names one process. */
+/**
+ * Start time of a pid in clock ticks since boot, or null when it is gone or a zombie (it
+ * has exited; only its parent has not reaped it yet): a pid plus this names one process.
+ */
 export function pidStartTicks(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // the command name (field 2) may hold spaces and parentheses: count from the last ")"
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return null;
     return Number(fields[19]);
   } catch {
     return null;
