@@ -1,0 +1,35 @@
+/**
+ * The one set of input limits. The HTTP schemas, the service layer (which enforces them),
+ * the computer-use action endpoint and MCP all read these; none of them writes a number of
+ * its own.
+ */
+export const LIMITS = {
+  /** X11 coordinates are 16-bit signed */
+  coordinate: { min: -32768, max: 32767 },
+  /** a window's width or height */
+  windowSize: { min: 1, max: 32767 },
+  /** clicks in one call (double = 2, triple = 3) */
+  clickCount: { min: 1, max: 10 },
+  /** wheel notches in one call, each axis */
+  scrollNotches: { max: 100 },
+  /** characters typed in one call */
+  typeTextLength: { max: 100_000 },
+  /** delay between typed characters */
+  typeDelayMs: { max: 1000 },
+  /** a key name or chord */
+  keyNameLength: { max: 200 },
+  /** repeats of one key press */
+  keyRepeat: { max: 100 },
+  /** a held key or a wait, in one action */
+  holdMs: { max: 30_000 },
+  /** clipboard text */
+  clipboardTextLength: { max: 10_000_000 },
+  /** points of a drag path */
+  dragPathPoints: { max: 1000 },
+  /** actions in one batch */
+  batchActions: { max: 100 },
+  /** desktop screen size */
+  screenSize: { min: 64, max: 8192 },
+  dpi: { min: 10, max: 1000 },
+  fps: { min: 1, max: 60 },
+} as const;
