@@ -15,7 +15,8 @@ const ALLOWED: Record<string, string[]> = {
   fs: ["shared"],
   stream: ["shared", "processes", "desktop/types.ts"],
   // the HTTP layer sees the services only through their interfaces and types
-  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts"],
+  // (and the data channel's input decoder, which the control socket speaks too)
+  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts", "stream/input.ts"],
   app: ["shared", "processes", "desktop", "fs", "stream", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
   electron: ["app"],

@@ -14,6 +14,7 @@ import type { Stream } from "../stream/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
+import { registerControlRoutes } from "./routes/control.js";
 import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
@@ -134,6 +135,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
 
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);
+  registerControlRoutes(app, services.desktop);
   registerFsRoutes(app, services.fs);
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);
