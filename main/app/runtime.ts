@@ -48,7 +48,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   // a server reachable only on loopback offers only loopback ICE candidates
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
   const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
-  const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
+  const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
   const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream });
   const host = config.host;
   await http.listen({ host, port: config.port });

@@ -99,7 +99,8 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
       const header = request.headers.authorization;
       let presented: string | undefined;
       if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
-      else if (request.headers.upgrade?.toLowerCase() === "websocket") {
+      // a WebSocket, or a <video>/download link in a page, cannot send a header: they carry ?access_token=
+      else if (request.headers.upgrade?.toLowerCase() === "websocket" || (request.method === "GET" && /^\/v1\/desktop\/recordings\/[^/?]+\/download(\?|$)/.test(request.url))) {
         presented = new URL(request.url, "http://x").searchParams.get("access_token") ?? undefined;
       }
       if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {

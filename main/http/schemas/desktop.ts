@@ -56,6 +56,7 @@ export const DesktopControlQuery = Type.Object(
   {
     holder: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "a name for the person taking control, shown to the others" })),
     force: Type.Optional(Type.Boolean({ description: "take the lease over from its current holder" })),
+    access_token: Type.Optional(Type.String({ description: "the token, for clients that cannot send a header" })),
   },
   { additionalProperties: false },
 );
