@@ -19,7 +19,7 @@ const ALLOWED: Record<string, string[]> = {
   http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts", "stream/input.ts"],
   app: ["shared", "processes", "desktop", "fs", "stream", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
-  electron: ["app"],
+  electron: ["shared", "app"],
 };
 
 function tsFiles(dir: string): string[] {
