@@ -107,7 +107,9 @@ export const AGENTS: AgentDefinition[] = [
     credentialEnv: ["OPENAI_API_KEY", "CODEX_API_KEY"],
     capabilities: CODING,
     launch: ({ program, env, home }) => {
-      const args: string[] = [];
+      // Glasspane's computer is the sandbox: codex's own (bubblewrap and a helper binary
+      // its npm package lacks) cannot run here, and every command would fail in it
+      const args: string[] = ["-c", 'sandbox_mode="danger-full-access"'];
       const base = env.OPENAI_BASE_URL;
       // codex-acp ignores OPENAI_BASE_URL: a provider entry pointing at it does the same
       if (base) {

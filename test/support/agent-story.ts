@@ -38,6 +38,9 @@ export async function runCodingAgentStory(server: TestServer, agent: string, opt
   const agents = (await sdk.listProcesses({ owner: "agent" } as any)).processes.filter((p) => p.status === "running");
   assert.ok(agents.length >= 1, "the agent is listed in /v1/processes with owner agent");
 
+  const hello = await session.prompt([{ type: "text", text: "Say hello; run nothing." }]);
+  assert.equal(hello.stopReason, "end_turn", "a text-only turn");
+
   const made = path.join(work, "made.txt");
   const first = await session.prompt([{ type: "text", text: `Create the file with the shell.\nrun: echo made > ${made}` }]);
   assert.equal(first.stopReason, "end_turn");
