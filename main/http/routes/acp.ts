@@ -54,7 +54,7 @@ export function registerAcpRoutes(app: App, sessions: Sessions, options: AcpRout
     async (req, reply) => {
       const answer = await sessions.post(req.params.server_id, req.query.agent ?? undefined, req.body);
       if (answer) return answer;
-      return reply.code(202).send(null);
+      return reply.code(202).send(undefined as never);
     },
   );
 
