@@ -10,8 +10,12 @@ import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
+import type { Sessions } from "../sessions/types.js";
 import type { Stream } from "../stream/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
+import { registerAcpRoutes } from "./routes/acp.js";
+import { registerAgentRoutes } from "./routes/agents.js";
+import { registerConfigRoutes } from "./routes/config.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
 import { registerControlRoutes } from "./routes/control.js";
@@ -31,6 +35,8 @@ export interface HttpOptions {
   logger?: boolean;
   /** folder of the web UI, served at /ui/ */
   uiDir?: string;
+  /** heartbeat interval of the ACP SSE streams (15 s) */
+  acpHeartbeatMs?: number;
 }
 
 export interface HttpServices {
@@ -39,6 +45,7 @@ export interface HttpServices {
   processes: Processes;
   recordings: Recordings;
   stream: Stream;
+  sessions: Sessions;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -141,6 +148,9 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);
   registerStreamRoutes(app, services.stream);
+  registerAgentRoutes(app, services.sessions);
+  registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs });
+  registerConfigRoutes(app, services.sessions);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });

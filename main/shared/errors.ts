@@ -21,6 +21,10 @@ export type ErrorCode =
   | "insufficient_storage"
   | "x11_error"
   | "recording_failed"
+  | "unsupported_agent"
+  | "not_acceptable"
+  | "agent_process_exited"
+  | "install_failed"
   | "internal";
 
 export class GlasspaneError extends Error {
