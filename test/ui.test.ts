@@ -236,6 +236,38 @@ describe("the web UI", () => {
     }
   });
 
+  it("Agent sessions: a mock-agent session streams its reply and a permission request is answered from the page", async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), "glasspane-ui-session-"));
+    const { page, context, errors } = await openUi("sessions");
+    try {
+      await page.locator('#agents tr[data-id="mock"]', { hasText: "yes" }).waitFor({ timeout: 15_000 });
+      await page.locator('#agents tr[data-id="claude"]').waitFor();
+      await page.locator("#session-agent").selectOption("mock");
+      await page.locator("#session-cwd").fill(cwd);
+      await page.locator("#start-session").click();
+      await page.locator("#send-prompt:not([disabled])").waitFor({ timeout: 30_000 });
+      await page.locator("#prompt").fill("hello, may I have permission");
+      await page.keyboard.press("Enter");
+      const transcript = page.locator("#transcript");
+      await transcript.locator(".msg.agent", { hasText: "mock: hello, may I have permission" }).waitFor({ timeout: 20_000 });
+      const ask = transcript.locator(".msg.permission");
+      await ask.locator("button[data-option=allow_once]").waitFor({ timeout: 20_000 });
+      await shot(page, "sessions-permission");
+      await ask.locator("button[data-option=allow_once]").click();
+      await transcript.locator(".msg.agent", { hasText: "allowed" }).waitFor({ timeout: 20_000 });
+      await transcript.locator(".msg.tool", { hasText: "completed" }).waitFor({ timeout: 20_000 });
+      await transcript.locator(".msg.end", { hasText: "end turn" }).waitFor({ timeout: 20_000 });
+      await ask.locator("text=answered: Allow").waitFor();
+      assert.equal(await page.locator(".session .error").count(), 0, await page.locator(".session .error").first().textContent().catch(() => ""));
+      await shot(page, "sessions-transcript");
+      const servers = (await (await server.fetch("/v1/acp")).json()) as { servers: Array<{ serverId: string; agent: string }> };
+      assert.ok(servers.servers.some((s) => s.agent === "mock" && s.serverId.startsWith("ui-")));
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("Connection: a server that is away is said so, and connecting to the right one works", async () => {
     const { page, context } = await openUi("connection", "server=http://127.0.0.1:9&token=nope");
     try {

@@ -80,7 +80,9 @@ export class Api {
 
   async post<T>(path: string, body: unknown = {}, timeoutMs?: number): Promise<T> {
     const res = await this.raw(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } }, timeoutMs);
-    return (res.status === 204 ? undefined : res.json()) as Promise<T>;
+    // 202 (an accepted notification or response) and 204 carry no body
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
   }
 
   async del(path: string): Promise<void> {
@@ -88,8 +90,8 @@ export class Api {
   }
 
   /** Reads a text/event-stream (fetch, so the token goes in a header) until `signal` aborts or it ends. */
-  async events(path: string, onEvent: (event: string, data: string) => void, signal: AbortSignal): Promise<void> {
-    const res = await this.raw(path, { signal });
+  async events(path: string, onEvent: (event: string, data: string) => void, signal: AbortSignal, headers: Record<string, string> = {}): Promise<void> {
+    const res = await this.raw(path, { signal, headers });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {

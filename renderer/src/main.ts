@@ -10,11 +10,13 @@ import { ConnectionView } from "./views/connection.js";
 import { DesktopView } from "./views/desktop.js";
 import { ProcessesView } from "./views/processes.js";
 import { RecordingsView } from "./views/recordings.js";
+import { SessionsView } from "./views/sessions.js";
 
 const VIEWS = [
   ["desktop", "Desktop"],
   ["recordings", "Recordings"],
   ["processes", "Processes"],
+  ["sessions", "Agent sessions"],
   ["connection", "Connection"],
 ] as const;
 type ViewId = (typeof VIEWS)[number][0];
@@ -88,6 +90,7 @@ function App() {
       ${view === "desktop" && html`<${DesktopView} api=${api} online=${reach === "online"} />`}
       ${view === "recordings" && html`<${RecordingsView} api=${api} online=${reach === "online"} />`}
       ${view === "processes" && html`<${ProcessesView} api=${api} online=${reach === "online"} />`}
+      ${view === "sessions" && html`<${SessionsView} api=${api} online=${reach === "online"} />`}
       ${view === "connection" && html`<${ConnectionView} conn=${conn} reach=${reach} reason=${reason} onConnect=${connect} />`}
     </main>
   `;
