@@ -258,7 +258,7 @@ describe("the web UI", () => {
       await transcript.locator(".msg.tool", { hasText: "completed" }).waitFor({ timeout: 20_000 });
       await transcript.locator(".msg.end", { hasText: "end turn" }).waitFor({ timeout: 20_000 });
       await ask.locator("text=answered: Allow").waitFor();
-      assert.equal(await page.locator(".session .error").count(), 0, await page.locator(".session .error").first().textContent().catch(() => ""));
+      assert.equal(await page.locator(".session .error").count(), 0, (await page.locator(".session .error").first().textContent().catch(() => "")) ?? "");
       await shot(page, "sessions-transcript");
       const servers = (await (await server.fetch("/v1/acp")).json()) as { servers: Array<{ serverId: string; agent: string }> };
       assert.ok(servers.servers.some((s) => s.agent === "mock" && s.serverId.startsWith("ui-")));
