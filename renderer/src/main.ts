@@ -25,7 +25,7 @@ type ViewId = (typeof VIEWS)[number][0];
 export type Reach = "checking" | "online" | "away" | "denied";
 
 function viewFromHash(): ViewId {
-  const id = location.hash.replace(/^#\/?/, "").split("/")[0];
+  const id = location.hash.replace(/^#\/?/, "").split(/[/?]/)[0];
   return (VIEWS.find(([v]) => v === id)?.[0] ?? "desktop") as ViewId;
 }
 
