@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "htm/preact";
 import type { Api } from "../api.js";
+import { useLive } from "../live.js";
 import { encode, keysym, notches, toDesktop, xButton } from "../input.js";
 import { connectStream, type LiveStream } from "../stream.js";
 
@@ -20,8 +21,6 @@ const HOLDER = "the Glasspane UI";
 
 /** The live desktop: watch by default; take control to drive it with this page's mouse and keyboard. */
 export function DesktopView({ api, online }: { api: Api; online: boolean }) {
-  const [status, setStatus] = useState<DesktopStatus | null>(null);
-  const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const [streamState, setStreamState] = useState("not connected");
   const [control, setControl] = useState<"none" | "asking" | "held">("none");
@@ -33,24 +32,18 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
   const stream = useRef<LiveStream | null>(null);
   const socket = useRef<WebSocket | null>(null);
   const screen = useRef({ width: 0, height: 0 });
-  const active = status?.state === "active";
-
-  const refresh = async () => {
-    try {
+  const live = useLive(
+    online,
+    async () => {
       const s = await api.get<DesktopStatus>("/v1/desktop/status");
-      setStatus(s);
       if (s.resolution) screen.current = { width: s.resolution.width, height: s.resolution.height };
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-
-  useEffect(() => {
-    if (!online) return;
-    void refresh();
-    const t = setInterval(refresh, 2000);
-    return () => clearInterval(t);
-  }, [api, online]);
+      return s as DesktopStatus | null;
+    },
+    null,
+    [api],
+  );
+  const { value: status, error, reload: refresh } = live;
+  const active = status?.state === "active";
 
   // the stream: started on demand, reconnected while the desktop is active
   useEffect(() => {
@@ -117,15 +110,8 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
 
   const act = async (what: () => Promise<unknown>) => {
     setBusy(true);
-    setError("");
-    try {
-      await what();
-      await refresh();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    await live.act(what);
+    setBusy(false);
   };
 
   const takeControl = (force = false) => {

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "htm/preact";
 import type { Api } from "../api.js";
+import { useLive } from "../live.js";
 import { TerminalPane } from "../terminal.js";
 
 interface ProcessInfo {
@@ -46,31 +47,8 @@ function Logs({ api, id }: { api: Api; id: string }) {
 
 /** Managed processes: the list with owner and state, live logs, stop and kill, terminals. */
 export function ProcessesView({ api, online }: { api: Api; online: boolean }) {
-  const [list, setList] = useState<ProcessInfo[]>([]);
   const [selected, setSelected] = useState<string | null>(null);
-  const [error, setError] = useState("");
-  const refresh = async () => {
-    try {
-      setList((await api.get<{ processes: ProcessInfo[] }>("/v1/processes")).processes);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-  useEffect(() => {
-    if (!online) return;
-    void refresh();
-    const t = setInterval(refresh, 2000);
-    return () => clearInterval(t);
-  }, [api, online]);
-  const act = async (what: () => Promise<unknown>) => {
-    setError("");
-    try {
-      await what();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-    await refresh();
-  };
+  const { value: list, error, reload: refresh, act } = useLive(online, async () => (await api.get<{ processes: ProcessInfo[] }>("/v1/processes")).processes, [], [api]);
   const newTerminal = () =>
     act(async () => {
       const p = await api.post<ProcessInfo>("/v1/processes", { command: "bash", args: ["-i"], tty: true, interactive: true, env: { TERM: "xterm-256color" } });

@@ -1,6 +1,7 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { html } from "htm/preact";
 import { bytes, duration, type Api } from "../api.js";
+import { useLive } from "../live.js";
 
 interface Recording {
   id: string;
@@ -16,32 +17,9 @@ interface Recording {
 
 /** Screen recordings: start and stop, the list, play in the page (the server answers range requests), download, delete. */
 export function RecordingsView({ api, online }: { api: Api; online: boolean }) {
-  const [list, setList] = useState<Recording[]>([]);
   const [fps, setFps] = useState(30);
-  const [error, setError] = useState("");
   const [playing, setPlaying] = useState<string | null>(() => new URLSearchParams(location.hash.split("?")[1] ?? "").get("play"));
-  const refresh = async () => {
-    try {
-      setList((await api.get<{ recordings: Recording[] }>("/v1/desktop/recordings")).recordings);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-  useEffect(() => {
-    if (!online) return;
-    void refresh();
-    const t = setInterval(refresh, 2000);
-    return () => clearInterval(t);
-  }, [api, online]);
-  const act = async (what: () => Promise<unknown>) => {
-    setError("");
-    try {
-      await what();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-    await refresh();
-  };
+  const { value: list, error, act } = useLive(online, async () => (await api.get<{ recordings: Recording[] }>("/v1/desktop/recordings")).recordings, [], [api]);
   const recording = list.find((r) => r.status === "recording");
   const download = (r: Recording) => api.url(`/v1/desktop/recordings/${encodeURIComponent(r.id)}/download`, true);
   return html`

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "htm/preact";
 import type { Api } from "../api.js";
+import { useLive } from "../live.js";
 
 interface Agent {
   id: string;
@@ -154,28 +155,16 @@ function Session({ api, server, onClosed }: { api: Api; server: Server; onClosed
 
 /** Agents (installed or not, install), sessions (start with an agent and a working directory, open one). */
 export function SessionsView({ api, online }: { api: Api; online: boolean }) {
-  const [agents, setAgents] = useState<Agent[]>([]);
-  const [servers, setServers] = useState<Server[]>([]);
   const [installing, setInstalling] = useState<string | null>(null);
   const [agent, setAgent] = useState("mock");
   const [cwd, setCwd] = useState("/tmp");
-  const [error, setError] = useState("");
   const [open, setOpen] = useState<string | null>(() => decodeURIComponent(location.hash.split("/")[1] ?? "") || null);
-  const refresh = async () => {
-    try {
-      setAgents((await api.get<{ agents: Agent[] }>("/v1/agents")).agents);
-      setServers((await api.get<{ servers: Server[] }>("/v1/acp")).servers);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-  useEffect(() => {
-    if (!online) return;
-    void refresh();
-    const t = setInterval(refresh, 4000);
-    return () => clearInterval(t);
-  }, [api, online]);
-
+  const load = async () => ({
+    agents: (await api.get<{ agents: Agent[] }>("/v1/agents")).agents,
+    servers: (await api.get<{ servers: Server[] }>("/v1/acp")).servers,
+  });
+  const { value, error, setError, reload: refresh } = useLive(online, load, { agents: [] as Agent[], servers: [] as Server[] }, [api], 4000);
+  const { agents, servers } = value;
   const install = async (id: string) => {
     setInstalling(id);
     setError("");
