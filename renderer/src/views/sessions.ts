@@ -156,6 +156,7 @@ function Session({ api, server, onClosed }: { api: Api; server: Server; onClosed
 /** Agents (installed or not, install), sessions (start with an agent and a working directory, open one). */
 export function SessionsView({ api, online }: { api: Api; online: boolean }) {
   const [installing, setInstalling] = useState<string | null>(null);
+  const [installSeconds, setInstallSeconds] = useState(0);
   const [agent, setAgent] = useState("mock");
   const [cwd, setCwd] = useState("/tmp");
   const [open, setOpen] = useState<string | null>(() => decodeURIComponent(location.hash.split("/")[1] ?? "") || null);
@@ -168,11 +169,16 @@ export function SessionsView({ api, online }: { api: Api; online: boolean }) {
   const install = async (id: string) => {
     setInstalling(id);
     setError("");
+    // the install call answers when npm has finished; the page counts the time meanwhile
+    const started = Date.now();
+    setInstallSeconds(0);
+    const ticker = setInterval(() => setInstallSeconds(Math.round((Date.now() - started) / 1000)), 1000);
     try {
       await api.post(`/v1/agents/${encodeURIComponent(id)}/install`, {}, 600_000);
     } catch (err) {
       setError(`installing ${id}: ${(err as Error).message}`);
     }
+    clearInterval(ticker);
     setInstalling(null);
     await refresh();
   };
@@ -201,7 +207,7 @@ export function SessionsView({ api, online }: { api: Api; online: boolean }) {
           <tbody>
             ${agents.map(
               (a) => html`<tr data-id=${a.id}><td>${a.id}</td><td>${a.installed ? `yes${a.version ? ` (${a.version})` : ""}` : "no"}</td><td>${a.credentialsAvailable ? "yes" : "no"}</td>
-                <td>${installing === a.id ? html`<span class="muted" role="status">installing…</span>` : html`<button disabled=${!!installing} onClick=${() => install(a.id)}>${a.installed ? "Reinstall" : "Install"}</button>`}</td></tr>`,
+                <td>${installing === a.id ? html`<span class="muted" role="status">installing… ${installSeconds} s</span>` : html`<button disabled=${!!installing} onClick=${() => install(a.id)}>${a.installed ? "Reinstall" : "Install"}</button>`}</td></tr>`,
             )}
           </tbody>
         </table>
