@@ -11,6 +11,7 @@ import { clipRect, contentTypes, encodeFrame } from "./encode.js";
 import { InputController } from "./input.js";
 import { Clipboard } from "./clipboard.js";
 import { WindowManager } from "./windows.js";
+import { DamageFeed, DamageMonitor } from "./damage.js";
 import type {
   Desktop,
   DesktopStartOptions,
@@ -22,6 +23,7 @@ import type {
   MouseButton,
   MousePosition,
   Rect,
+  ScreenDamage,
   ScreenshotOptions,
   Selection,
   WindowInfo,
@@ -40,6 +42,7 @@ interface Session {
   input: InputController;
   clipboard: Clipboard;
   windows: WindowManager;
+  damage: DamageMonitor;
 }
 
 interface ActiveConfig {
@@ -66,6 +69,7 @@ export class DesktopService implements Desktop {
   private recovering: Promise<void> | undefined;
   private transition: Promise<unknown> | undefined;
   private readonly stopHooks: Array<() => Promise<void>> = [];
+  private readonly damageFeed = new DamageFeed();
 
   constructor(
     private readonly processes: ProcessManager,
@@ -188,7 +192,7 @@ export class DesktopService implements Desktop {
         processGroup: true,
         restart: { mode: "while", active: () => this.state === "active" || this.state === "starting" },
       });
-      this.session = await withDeadline(openSession(`:${cfg.displayNum}`), 10_000, "connecting to the new display");
+      this.session = await withDeadline(openSession(`:${cfg.displayNum}`, this.damageFeed), 10_000, "connecting to the new display");
       this.watch(this.session);
       await waitForWindowManager(this.session.conn, 10_000);
       this.startedAt = new Date();
@@ -238,6 +242,7 @@ export class DesktopService implements Desktop {
     if (session) {
       await Promise.race([session.input.close(), sleep(1000)]).catch(() => undefined);
       session.clipboard.close();
+      session.damage.close();
       await withDeadline(session.capture.close(), 1000, "closing the screen capture").catch(() => undefined);
       session.conn.close();
     }
@@ -253,6 +258,7 @@ export class DesktopService implements Desktop {
   /** When the X connection drops while active (Xvfb died), reconnect once the supervisor has restarted it. */
   private watch(session: Session) {
     session.conn.once("close", (err?: Error) => {
+      session.damage.close();
       // the native capture holds its own connection to the same server
       void session.capture.close();
       if (this.session !== session) return;
@@ -270,7 +276,7 @@ export class DesktopService implements Desktop {
       await sleep(100);
       if (this.xvfb?.status !== "running") continue;
       try {
-        const session = await withDeadline(openSession(`:${cfg.displayNum}`), 5000, "reconnecting to the display");
+        const session = await withDeadline(openSession(`:${cfg.displayNum}`, this.damageFeed), 5000, "reconnecting to the display");
         if (this.state !== "active") {
           void session.capture.close();
           session.conn.close();
@@ -480,17 +486,28 @@ export class DesktopService implements Desktop {
     return { processId: proc.id, pid: proc.pid };
   }
 
+  // ---- screen changes ----
+
+  damage(): ScreenDamage {
+    return this.damageFeed;
+  }
+
   private appEnv(): Record<string, string> {
     return { DISPLAY: `:${this.config!.displayNum}` };
   }
 }
 
-async function openSession(display: string): Promise<Session> {
+async function openSession(display: string, feed: DamageFeed): Promise<Session> {
   const conn = await XConnection.open(display);
   const capturing = ScreenCapture.create(conn);
   try {
-    const [capture, input, clipboard] = await Promise.all([capturing, InputController.create(conn), Clipboard.create(conn)]);
-    return { conn, capture, input, clipboard, windows: new WindowManager(conn) };
+    const [capture, input, clipboard, damage] = await Promise.all([
+      capturing,
+      InputController.create(conn),
+      Clipboard.create(conn),
+      DamageMonitor.create(conn, feed),
+    ]);
+    return { conn, capture, input, clipboard, windows: new WindowManager(conn), damage };
   } catch (err) {
     capturing.then((c) => c.close(), () => undefined);
     conn.close();

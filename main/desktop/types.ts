@@ -101,6 +101,20 @@ export interface LaunchResult {
   windowId: string | null;
 }
 
+/** A change of screen pixels as XDamage reported it; `at` is performance.now() in ms. */
+export interface ScreenChange {
+  at: number;
+  rect: Rect;
+}
+
+/** The screen's changes (XDamage on the persistent connection); stable across reconnects. */
+export interface ScreenDamage {
+  /** performance.now() of the last change (that touched `region`, when given); undefined before any */
+  lastChangeAt(region?: Rect): number | undefined;
+  /** Calls `listener` on every change (touching `region`, when given); returns the unsubscribe. */
+  onChange(listener: (change: ScreenChange) => void, region?: Rect): () => void;
+}
+
 /** Everything the HTTP layer may ask of a desktop. */
 export interface Desktop {
   start(options: DesktopStartOptions): Promise<DesktopStatus>;
@@ -128,4 +142,6 @@ export interface Desktop {
   resizeWindow(id: string, width: number, height: number): Promise<WindowInfo>;
   launch(app: string, args: string[], wait: boolean): Promise<LaunchResult>;
   open(target: string): Promise<{ processId: string; pid: number | null }>;
+  /** The feed of screen changes; usable before start (it reports once the desktop is active). */
+  damage(): ScreenDamage;
 }
