@@ -15,8 +15,10 @@ const ALLOWED: Record<string, string[]> = {
   fs: ["shared"],
   stream: ["shared", "processes", "desktop/types.ts"],
   // the HTTP layer sees the services only through their interfaces and types
-  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts"],
-  app: ["shared", "processes", "desktop", "fs", "stream", "http"],
+  // the action executor works over the Desktop interface; key names come from the one table
+  actions: ["shared", "desktop/types.ts", "desktop/keys.ts"],
+  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts", "actions/types.ts", "actions/schema.ts"],
+  app: ["shared", "processes", "desktop", "fs", "stream", "actions", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
   electron: ["app"],
 };

@@ -9,6 +9,7 @@ import { ProcessManager } from "../processes/manager.js";
 import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { StreamService } from "../stream/service.js";
+import { ActionService } from "../actions/service.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
 
@@ -31,6 +32,7 @@ export interface Runtime {
   desktop: DesktopService;
   recordings: RecordingService;
   stream: StreamService;
+  actions: ActionService;
   processes: ProcessManager;
   close(): Promise<void>;
 }
@@ -48,8 +50,9 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   // a server reachable only on loopback offers only loopback ICE candidates
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
   const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
+  const actions = new ActionService(desktop);
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, actions });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -63,6 +66,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     desktop,
     recordings,
     stream,
+    actions,
     processes,
     close: () =>
       (closing ??= (async () => {

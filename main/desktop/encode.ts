@@ -16,6 +16,8 @@ export interface EncodeOptions {
   quality: number;
   /** 0.1-1.0 */
   scale: number;
+  /** exact output size, instead of `scale` */
+  size?: { width: number; height: number };
 }
 
 /** round(size * scale), half up (401 * 0.5 -> 201), at least 1. */
@@ -32,8 +34,8 @@ export async function encodeFrame(frame: RgbFrame, opts: EncodeOptions): Promise
   const { width, height } = frame;
   const data = frame.data.length === width * height * 3 ? frame.data : frame.data.subarray(0, width * height * 3);
   let img = sharp(data, { raw: { width, height, channels: 3 } });
-  const w = scaledSize(width, opts.scale);
-  const h = scaledSize(height, opts.scale);
+  const w = opts.size?.width ?? scaledSize(width, opts.scale);
+  const h = opts.size?.height ?? scaledSize(height, opts.scale);
   if (w !== width || h !== height) img = img.resize(w, h, { fit: "fill", kernel: "linear" });
   switch (opts.format) {
     case "png":

@@ -2,6 +2,8 @@
 
 export type DesktopState = "inactive" | "install_required" | "starting" | "active" | "stopping" | "failed";
 export type MouseButton = "left" | "middle" | "right";
+/** Buttons a click may use: the three of the API plus back/forward (X buttons 8/9). */
+export type PointerButton = MouseButton | "back" | "forward";
 export type Selection = "clipboard" | "primary";
 export type ImageFormat = "png" | "jpeg" | "webp";
 
@@ -46,6 +48,8 @@ export interface ScreenshotOptions {
   /** 0.1-1.0 */
   scale: number;
   showCursor: boolean;
+  /** exact output size (instead of `scale`); may scale up (a zoomed region) and change the aspect */
+  size?: { width: number; height: number };
 }
 
 /** Raw frame: tightly packed 3-channel RGB. The buffer may be reused by the next capture. */
@@ -93,6 +97,8 @@ export interface DesktopStatus {
 export interface EncodedImage {
   data: Buffer;
   contentType: string;
+  /** where the time went (Glasspane addition) */
+  timings?: { captureMs: number; encodeMs: number };
 }
 
 export interface LaunchResult {
@@ -115,6 +121,28 @@ export interface ScreenDamage {
   onChange(listener: (change: ScreenChange) => void, region?: Rect): () => void;
 }
 
+export interface ScreenWaitOptions {
+  /** `settled`: changed after `since`, then still for quietMs (or no change within firstChangeMs) */
+  until: "change" | "still" | "settled";
+  quietMs?: number | null;
+  timeoutMs?: number | null;
+  firstChangeMs?: number | null;
+  /** only changes touching this rectangle count */
+  region?: Rect | null;
+  /** performance.now() from which a change counts (default: the call) */
+  since?: number;
+}
+
+export interface ScreenWaitResult {
+  /** the screen (region) changed during the wait (after `since`) */
+  changed: boolean;
+  /** the condition was not met within timeoutMs */
+  timedOut: boolean;
+  waitedMs: number;
+  /** ms since the last change when the wait ended; null when none was ever seen */
+  sinceLastChangeMs: number | null;
+}
+
 /** Everything the HTTP layer may ask of a desktop. */
 export interface Desktop {
   start(options: DesktopStartOptions): Promise<DesktopStatus>;
@@ -124,9 +152,9 @@ export interface Desktop {
   screenshot(options: ScreenshotOptions, region?: Rect): Promise<EncodedImage>;
   mousePosition(): Promise<MousePosition>;
   mouseMove(x: number, y: number): Promise<MousePosition>;
-  mouseClick(x: number, y: number, button: MouseButton, clickCount: number): Promise<MousePosition>;
-  mouseDown(button: MouseButton, x?: number, y?: number): Promise<MousePosition>;
-  mouseUp(button: MouseButton, x?: number, y?: number): Promise<MousePosition>;
+  mouseClick(x: number, y: number, button: PointerButton, clickCount: number): Promise<MousePosition>;
+  mouseDown(button: PointerButton, x?: number, y?: number): Promise<MousePosition>;
+  mouseUp(button: PointerButton, x?: number, y?: number): Promise<MousePosition>;
   mouseDrag(startX: number, startY: number, endX: number, endY: number, button: MouseButton): Promise<MousePosition>;
   mouseScroll(x: number, y: number, deltaX: number, deltaY: number): Promise<MousePosition>;
   typeText(text: string, delayMs: number): Promise<void>;
@@ -144,4 +172,6 @@ export interface Desktop {
   open(target: string): Promise<{ processId: string; pid: number | null }>;
   /** The feed of screen changes; usable before start (it reports once the desktop is active). */
   damage(): ScreenDamage;
+  /** Waits for the screen to change, stay still or settle (desktop/settle.ts), on XDamage. */
+  waitForScreen(options: ScreenWaitOptions): Promise<ScreenWaitResult>;
 }

@@ -11,6 +11,7 @@ import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
 import type { Stream } from "../stream/types.js";
+import type { ComputerActions } from "../actions/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
@@ -18,6 +19,7 @@ import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
 import { registerStreamRoutes } from "./routes/stream.js";
+import { registerActionRoutes } from "./routes/actions.js";
 
 export interface HttpOptions {
   /** Bearer token; undefined means no auth (`--no-token`). */
@@ -38,6 +40,7 @@ export interface HttpServices {
   processes: Processes;
   recordings: Recordings;
   stream: Stream;
+  actions: ComputerActions;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -138,6 +141,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);
   registerStreamRoutes(app, services.stream);
+  registerActionRoutes(app, services.actions, services.desktop);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });
