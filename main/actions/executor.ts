@@ -68,6 +68,10 @@ export interface StepResult {
 
 export const NOT_EXECUTED = "not executed: an earlier action failed";
 const DRAG_STEP_PAUSE_MS = 8;
+const POINTER_BUTTON_ACTIONS = new Set(["click", "mouse_down", "mouse_up", "drag", "drag_from_cursor"]);
+const KEYBOARD_ACTIONS = new Set(["key", "type"]);
+/** openbox redraws the decorations of a window it focuses within a few ms of the click */
+const FOCUS_SETTLE = { quietMs: 30, firstChangeMs: 80, timeoutMs: 500 } as const;
 const DRAG_STEP_PX = 40;
 
 /**
@@ -110,6 +114,12 @@ export class ActionExecutor {
           outcome.image = await this.capture(req, scale, timings);
           since = performance.now();
         } else {
+          const prev = req.actions[i - 1];
+          if (prev && POINTER_BUTTON_ACTIONS.has(prev.type) && KEYBOARD_ACTIONS.has(action.type)) {
+            // a window manager focuses the clicked window only after it has seen the click:
+            // keys sent at once would reach the window focused before
+            await this.desktop.waitForScreen({ until: "settled", since: start - (outcomes[i - 1]?.ms ?? 0), ...FOCUS_SETTLE });
+          }
           await this.one(action, scale, req, outcome);
         }
       } catch (err) {
