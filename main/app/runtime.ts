@@ -10,6 +10,7 @@ import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { StreamService } from "../stream/service.js";
 import { ActionService } from "../actions/service.js";
+import { McpFrontDoor } from "../mcp/server.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
 
@@ -51,8 +52,9 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
   const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
   const actions = new ActionService(desktop);
+  const mcp = new McpFrontDoor({ desktop, processes: processApi, fs, actions }, { name: "glasspane", version });
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, actions });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, actions, mcp });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();

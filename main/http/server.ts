@@ -12,6 +12,7 @@ import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
 import type { Stream } from "../stream/types.js";
 import type { ComputerActions } from "../actions/types.js";
+import type { McpEndpoint } from "../mcp/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
@@ -20,6 +21,7 @@ import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
 import { registerStreamRoutes } from "./routes/stream.js";
 import { registerActionRoutes } from "./routes/actions.js";
+import { registerMcpRoutes } from "./routes/mcp.js";
 
 export interface HttpOptions {
   /** Bearer token; undefined means no auth (`--no-token`). */
@@ -41,6 +43,8 @@ export interface HttpServices {
   recordings: Recordings;
   stream: Stream;
   actions: ComputerActions;
+  /** the MCP front door, served at /v1/mcp behind the same token */
+  mcp: McpEndpoint;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -142,6 +146,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerRecordingRoutes(app, services.recordings);
   registerStreamRoutes(app, services.stream);
   registerActionRoutes(app, services.actions, services.desktop);
+  registerMcpRoutes(app, services.mcp);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });
