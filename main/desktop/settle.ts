@@ -2,10 +2,12 @@ import { performance } from "node:perf_hooks";
 import type { ScreenDamage, ScreenWaitOptions, ScreenWaitResult } from "./types.js";
 
 /**
- * Defaults, from measurement on Xvfb (scripts/bench-agent-step.ts): xterm echoes a key
- * within 2-10 ms and redraws a command's output in bursts under 40 ms apart; openbox maps
- * a menu within 5-20 ms. A screen silent for 120 ms after a change has finished that
- * reaction; an app silent for 150 ms after the action has not reacted at all.
+ * Defaults, from measurement on Xvfb (npm run bench:agent-step): xterm redraws a command's
+ * output 2-6 ms after Return and openbox maps its menu 2 ms after the click, Glasspane adds
+ * 8 ms (capture, encode, HTTP). quietMs leaves room for toolkits that draw over several
+ * frames; a reaction with a longer pause inside (a command that sleeps, an app starting)
+ * needs a larger quietMs in the request. firstChangeMs is how long a step waits for any
+ * reaction at all.
  */
 export const SETTLE_DEFAULTS = { quietMs: 120, firstChangeMs: 150, timeoutMs: 5000 } as const;
 
@@ -63,8 +65,10 @@ export function waitForScreen(damage: ScreenDamage, o: ScreenWaitOptions): Promi
     };
     const off = damage.onChange((c) => {
       last = c.at;
-      if (c.at > since) first ??= c.at;
-      if (o.until === "change") check();
+      const isFirst = first === undefined && c.at > since;
+      if (isFirst) first = c.at;
+      // the first change decides "change" and moves "settled" from the first-change window to the quiet window
+      if (isFirst && o.until !== "still") check();
     }, region);
     check();
   });
