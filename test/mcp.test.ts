@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -15,6 +16,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import * as D from "../main/http/schemas/desktop.js";
 import * as P from "../main/http/schemas/processes.js";
 import { DesktopWaitRequest } from "../main/http/schemas/actions.js";
+import type { WindowInfo } from "../main/desktop/types.js";
 import { eventually, repoRoot, startServer, type TestServer } from "./support/server.js";
 
 const TOKEN = "mcp-test-token";
@@ -32,15 +34,7 @@ const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-mcp-"));
 const children: ChildProcess[] = [];
 const clients: Client[] = [];
 
-interface Win {
-  id: string;
-  title: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  isActive: boolean;
-}
+type Win = WindowInfo;
 
 async function http<T>(p: string): Promise<T> {
   const res = await server.fetch(p);
@@ -75,10 +69,10 @@ async function httpClient(token: string | undefined): Promise<Client> {
 }
 
 /** `glasspane mcp` spawned as MCP clients spawn it: a command with arguments and an environment. */
-async function bridgeClient(args: string[], env: Record<string, string> = {}): Promise<Client> {
+async function bridgeClient(args: string[], env: Record<string, string> = {}, url = server.url): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [bin, "mcp", "--url", server.url, ...args],
+    args: [bin, "mcp", "--url", url, ...args],
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? work, ...env },
     stderr: "pipe",
   });
@@ -180,25 +174,22 @@ describe("MCP over streamable HTTP (/v1/mcp)", () => {
     await eventually("typed text in the file", () => readFileSync(typedPath, "utf8") === "héllo from mcp ✓\n");
   });
 
-  it("runs a native batch through the computer tool and answers with the settled screenshot", async () => {
+  it("runs native batches through the computer tool and answers with the settled screenshot", async () => {
     const shell = await windowTitled("mcp-shell");
-    const r = await call(client, "computer", {
-      actions: [
-        { type: "click", x: shell.x + 60, y: shell.y + 40 },
-        { type: "type", text: `echo batch-ok > '${shellOut}'` },
-        { type: "key", keys: "Return" },
-        { type: "cursor_position" },
-      ],
-    });
-    assert.equal(r.isError, undefined, textOf(r));
-    const summary = JSON.parse(textOf(r)) as { results: Array<{ status: string; position?: { x: number; y: number } }>; scale: { display: object } };
-    assert.deepEqual(summary.results.map((x) => x.status), ["ok", "ok", "ok", "ok"]);
-    assert.deepEqual(summary.results[3]!.position, { x: shell.x + 60, y: shell.y + 40 });
+    const clicked = await call(client, "computer", { actions: [{ type: "click", x: shell.x + 60, y: shell.y + 40 }, { type: "cursor_position" }] });
+    assert.equal(clicked.isError, undefined, textOf(clicked));
+    const summary = JSON.parse(textOf(clicked)) as { results: Array<{ status: string; position?: { x: number; y: number } }>; scale: { display: object } };
+    assert.deepEqual(summary.results.map((x) => x.status), ["ok", "ok"]);
+    assert.deepEqual(summary.results[1]!.position, { x: shell.x + 60, y: shell.y + 40 });
     assert.deepEqual(summary.scale.display, DISPLAY_SIZE);
-    const images = imagesOf(r);
+    const images = imagesOf(clicked);
     assert.equal(images.length, 1, "one screenshot per batch");
     const meta = await sharp(images[0]!.data).metadata();
     assert.deepEqual([meta.width, meta.height], [DISPLAY_SIZE.width, DISPLAY_SIZE.height]);
+    await eventually("the clicked shell focused", async () => (await focused()).id === shell.id);
+
+    const typed = await call(client, "computer", { actions: [{ type: "type", text: `echo batch-ok > '${shellOut}'` }, { type: "key", keys: "Return" }] });
+    assert.equal(typed.isError, undefined, textOf(typed));
     await eventually("the command the batch typed ran", () => {
       try {
         return readFileSync(shellOut, "utf8") === "batch-ok\n";
@@ -332,6 +323,16 @@ describe("glasspane mcp (stdio bridge)", () => {
   it("is refused with a wrong token or none, and says why", async () => {
     await assert.rejects(bridgeClient(["--token", "wrong-token"]), /token_invalid/);
     await assert.rejects(bridgeClient([]), /token_invalid/);
+  });
+
+  it("answers at once when no server listens at --url", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    await assert.rejects(bridgeClient(["--token", TOKEN], {}, `http://127.0.0.1:${closed}`), /could not reach the server/);
   });
 });
 
