@@ -302,6 +302,30 @@ describe("token rules on /v1/mcp", () => {
   });
 });
 
+describe("the MCP front door beside the routes", () => {
+  it("is documented in the OpenAPI document", async () => {
+    const doc = (await (await server.fetch("/v1/openapi.json")).json()) as { paths: Record<string, Record<string, { tags?: string[] }>> };
+    assert.deepEqual(doc.paths["/v1/mcp"]?.post?.tags, ["mcp"]);
+  });
+
+  it("answers tool calls on a stopped desktop with the API's desktop_not_active", async () => {
+    const bare = await startServer({ token: TOKEN });
+    try {
+      const transport = new StreamableHTTPClientTransport(new URL(`${bare.url}/v1/mcp`), { requestInit: { headers: { authorization: `Bearer ${TOKEN}` } } });
+      const client = new Client({ name: "glasspane-test-bare", version: "1.0.0" });
+      await client.connect(transport);
+      const r = (await client.callTool({ name: "screenshot", arguments: {} })) as CallToolResult;
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /^desktop_not_active: /);
+      const run = (await client.callTool({ name: "run_command", arguments: { command: "echo", args: ["no desktop needed"] } })) as CallToolResult;
+      assert.equal(run.structuredContent?.stdout, "no desktop needed\n");
+      await client.close();
+    } finally {
+      await bare.stop();
+    }
+  });
+});
+
 describe("glasspane mcp (stdio bridge)", () => {
   it("lists the tools, takes a screenshot and clicks with a visible effect (token from GLASSPANE_TOKEN)", async () => {
     const client = await bridgeClient([], { GLASSPANE_TOKEN: TOKEN });
