@@ -80,6 +80,8 @@ async function main() {
   const frame = await cap.capture(full, { showCursor: false });
   await median("encode only png", () => encodeFrame(frame, { format: "png", quality: 85, scale: 1 }));
   await median("encode only jpeg q85", () => encodeFrame(frame, { format: "jpeg", quality: 85, scale: 1 }));
+  await median("encode only jpeg q70", () => encodeFrame(frame, { format: "jpeg", quality: 70, scale: 1 }));
+  await median("encode only webp q75", () => encodeFrame(frame, { format: "webp", quality: 75, scale: 1 }));
   await median("encode only jpeg q85 scale 0.5", () => encodeFrame(frame, { format: "jpeg", quality: 85, scale: 0.5 }));
   frame.release();
   await cap.close();

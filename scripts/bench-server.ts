@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -33,4 +34,22 @@ export async function startGlasspane(stateDir: string, env: NodeJS.ProcessEnv = 
     });
   });
   return { server, base };
+}
+
+/** The reference server's binary, from the @sandbox-agent/cli dev dependency. */
+export function referenceBinary(): string {
+  const require = createRequire(import.meta.url);
+  try {
+    return path.join(path.dirname(require.resolve("@sandbox-agent/cli-linux-x64/package.json")), "bin", "sandbox-agent");
+  } catch {
+    throw new Error("the reference server is not installed: npm install (devDependency @sandbox-agent/cli pulls @sandbox-agent/cli-linux-x64)");
+  }
+}
+
+/** Starts the reference `sandbox-agent server` on `port` with HOME = `stateDir` (its state goes there). */
+export function spawnReference(port: number, stateDir: string): ChildProcess {
+  return spawn(referenceBinary(), ["server", "--no-token", "--no-telemetry", "--host", "127.0.0.1", "--port", String(port)], {
+    stdio: ["ignore", "ignore", "ignore"],
+    env: { ...process.env, HOME: stateDir, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" },
+  });
 }

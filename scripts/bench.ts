@@ -10,12 +10,12 @@
 //   BENCH_ONLY=glasspane  skip the reference
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
-import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BenchHttpClient } from "./bench-http.js";
+import { spawnReference } from "./bench-server.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const N = Number(process.env.BENCH_N ?? 60);
@@ -106,23 +106,11 @@ async function startGlasspane(): Promise<Target> {
   return target("Glasspane", base, proc, stateDir, N);
 }
 
-function referenceBinary(): string {
-  const require = createRequire(import.meta.url);
-  try {
-    return path.join(path.dirname(require.resolve("@sandbox-agent/cli-linux-x64/package.json")), "bin", "sandbox-agent");
-  } catch {
-    throw new Error("the reference server is not installed: npm install (devDependency @sandbox-agent/cli pulls @sandbox-agent/cli-linux-x64)");
-  }
-}
-
 async function startReference(): Promise<Target> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), "glasspane-bench-ref-"));
   const port = await freePort();
   // its state (desktop home, logs) goes under $HOME/.local/state/sandbox-agent
-  const proc = spawn(referenceBinary(), ["server", "--no-token", "--no-telemetry", "--host", "127.0.0.1", "--port", String(port)], {
-    stdio: ["ignore", "ignore", "ignore"],
-    env: { ...process.env, HOME: stateDir, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" },
-  });
+  const proc = spawnReference(port, stateDir);
   const base = `http://127.0.0.1:${port}`;
   await waitHealthy(base, proc, "reference server");
   return target("reference", base, proc, stateDir, REF_N);

@@ -10,7 +10,7 @@ packages=(xvfb openbox python3-xdg xdg-utils xterm ffmpeg fonts-dejavu-core xfon
           build-essential python3 libx11-dev libxext-dev libxtst-dev libxfixes-dev)
 if [ "${1:-}" = "--test" ]; then
   # imagemagick, x11-xserver-utils and xauth: the reference server that npm run bench runs beside us
-  packages+=(xclip x11-utils xdotool chromium imagemagick x11-xserver-utils xauth)
+  packages+=(xclip x11-utils xdotool chromium imagemagick x11-xserver-utils xauth zenity)
 fi
 
 missing=()

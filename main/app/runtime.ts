@@ -10,6 +10,8 @@ import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { SessionService } from "../sessions/service.js";
 import { StreamService } from "../stream/service.js";
+import { ActionService } from "../actions/service.js";
+import { McpFrontDoor } from "../mcp/server.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
 
@@ -34,6 +36,7 @@ export interface Runtime {
   desktop: DesktopService;
   recordings: RecordingService;
   stream: StreamService;
+  actions: ActionService;
   processes: ProcessManager;
   sessions: SessionService;
   close(): Promise<void>;
@@ -60,8 +63,10 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       return status.state === "active" ? (status.display ?? undefined) : undefined;
     },
   });
+  const actions = new ActionService(desktop);
+  const mcp = new McpFrontDoor({ desktop, processes: processApi, fs, actions }, { name: "glasspane", version });
   const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, actions, mcp });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -75,6 +80,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     desktop,
     recordings,
     stream,
+    actions,
     processes,
     sessions,
     close: () =>

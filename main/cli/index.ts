@@ -16,6 +16,8 @@ Usage:
                    [--recording-budget-mb 2048] [--acp-timeout-ms 600000] [--acp-heartbeat-ms 15000]
   glasspane daemon start [the server's options]
   glasspane daemon stop|status [--host 127.0.0.1] [--port 2468]
+  glasspane mcp [--url http://127.0.0.1:2468] [--token T]
+                   MCP over stdio, relayed to a running server's /v1/mcp (token also from GLASSPANE_TOKEN)
   glasspane install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]
   glasspane --version
 
@@ -41,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
       return install(rest);
     case "daemon":
       return daemon(rest);
+    case "mcp":
+      return mcp(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -91,6 +95,22 @@ async function server(args: string[]): Promise<number> {
     process.on("SIGTERM", stop);
   });
   await runtime.close();
+  return 0;
+}
+
+async function mcp(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { url: { type: "string", short: "u", default: "http://127.0.0.1:2468" }, token: { type: "string", short: "t" } },
+  });
+  try {
+    new URL(values.url);
+  } catch {
+    throw new UsageError(`--url must be a URL such as http://127.0.0.1:2468 (got "${values.url}")`);
+  }
+  const { runBridge } = await import("../mcp/bridge.js");
+  await runBridge({ url: values.url, token: values.token ?? process.env.GLASSPANE_TOKEN, log: (line) => console.error(line) });
   return 0;
 }
 

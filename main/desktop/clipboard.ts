@@ -68,6 +68,8 @@ export class Clipboard {
   private readonly reads = new SerialQueue();
   private readonly writes = new SerialQueue();
   private closed = false;
+  /** called when another client has been given our text (a paste) */
+  private readonly servedListeners = new Set<() => void>();
   private readonly onEvent = (ev: XEvent) => this.handleEvent(ev);
 
   private constructor(
@@ -135,6 +137,20 @@ export class Clipboard {
       const latin1 = await this.convert(sel, this.atoms.STRING);
       if (latin1 !== undefined) return latin1.data.toString(latin1.type === this.atoms.UTF8_STRING ? "utf8" : "latin1");
       return "";
+    });
+  }
+
+  /** Resolves true once another client has fetched our text (UTF8_STRING/STRING/TEXT), false after `timeoutMs`. */
+  whenServed(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.servedListeners.delete(served);
+        resolve(ok);
+      };
+      const served = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.servedListeners.add(served);
     });
   }
 
@@ -307,11 +323,13 @@ export class Clipboard {
           // TEXT lets the owner pick the encoding; we answer it as UTF8_STRING
           this.write(ev.requestor, property, ev.target === a.TEXT ? a.UTF8_STRING : ev.target, mine.utf8);
           ok = true;
+          this.notifyServed();
           break;
         case a.STRING:
           mine.latin1 ??= toLatin1(mine.text);
           this.write(ev.requestor, property, a.STRING, mine.latin1);
           ok = true;
+          this.notifyServed();
           break;
       }
     }
@@ -323,6 +341,10 @@ export class Clipboard {
       target: ev.target,
       property: ok ? property : 0,
     });
+  }
+
+  private notifyServed() {
+    for (const l of [...this.servedListeners]) l();
   }
 
   private write(requestor: number, property: number, type: number, data: Buffer) {

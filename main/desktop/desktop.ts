@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import which from "which";
 import { GlasspaneError, invalid, notFound } from "../shared/errors.js";
 import { pollUntil, sleep, withDeadline } from "../shared/deadline.js";
@@ -12,6 +13,8 @@ import { InputController } from "./input.js";
 import { Clipboard } from "./clipboard.js";
 import { WindowManager } from "./windows.js";
 import { DesktopControl } from "./control.js";
+import { DamageFeed, DamageMonitor } from "./damage.js";
+import { waitForScreen } from "./settle.js";
 import type {
   Desktop,
   DesktopStartOptions,
@@ -22,13 +25,18 @@ import type {
   LaunchResult,
   MouseButton,
   MousePosition,
+  PointerButton,
   Rect,
+  ScreenDamage,
+  ScreenWaitOptions,
+  ScreenWaitResult,
   ScreenshotOptions,
   Selection,
   WindowInfo,
 } from "./types.js";
 import type { RecordingSource } from "./recording/types.js";
 import { processAlive } from "../shared/process.js";
+import { LIMITS } from "../shared/limits.js";
 
 /** How long a request waits for the desktop to come back after Xvfb was restarted. */
 const RECOVERY_WAIT_MS = 15_000;
@@ -41,6 +49,7 @@ interface Session {
   input: InputController;
   clipboard: Clipboard;
   windows: WindowManager;
+  damage: DamageMonitor;
 }
 
 interface ActiveConfig {
@@ -69,6 +78,7 @@ export class DesktopService implements Desktop {
   private readonly stopHooks: Array<() => Promise<void>> = [];
   /** a person's lease on the input; checked by every input method */
   readonly control = new DesktopControl();
+  private readonly damageFeed = new DamageFeed();
 
   constructor(
     private readonly processes: ProcessManager,
@@ -192,7 +202,7 @@ export class DesktopService implements Desktop {
         processGroup: true,
         restart: { mode: "while", active: () => this.state === "active" || this.state === "starting" },
       });
-      this.session = await withDeadline(openSession(`:${cfg.displayNum}`), 10_000, "connecting to the new display");
+      this.session = await withDeadline(openSession(`:${cfg.displayNum}`, this.damageFeed), 10_000, "connecting to the new display");
       this.watch(this.session);
       await waitForWindowManager(this.session.conn, 10_000);
       this.startedAt = new Date();
@@ -242,6 +252,7 @@ export class DesktopService implements Desktop {
     if (session) {
       await Promise.race([session.input.close(), sleep(1000)]).catch(() => undefined);
       session.clipboard.close();
+      session.damage.close();
       await withDeadline(session.capture.close(), 1000, "closing the screen capture").catch(() => undefined);
       session.conn.close();
     }
@@ -257,6 +268,7 @@ export class DesktopService implements Desktop {
   /** When the X connection drops while active (Xvfb died), reconnect once the supervisor has restarted it. */
   private watch(session: Session) {
     session.conn.once("close", (err?: Error) => {
+      session.damage.close();
       // the native capture holds its own connection to the same server
       void session.capture.close();
       if (this.session !== session) return;
@@ -274,7 +286,7 @@ export class DesktopService implements Desktop {
       await sleep(100);
       if (this.xvfb?.status !== "running") continue;
       try {
-        const session = await withDeadline(openSession(`:${cfg.displayNum}`), 5000, "reconnecting to the display");
+        const session = await withDeadline(openSession(`:${cfg.displayNum}`, this.damageFeed), 5000, "reconnecting to the display");
         if (this.state !== "active") {
           void session.capture.close();
           session.conn.close();
@@ -340,9 +352,13 @@ export class DesktopService implements Desktop {
       if (!clipped) throw invalid(`the region ${region.width}x${region.height}+${region.x}+${region.y} lies outside the ${width}x${height} screen`);
       rect = clipped;
     }
+    const t0 = performance.now();
     const frame = await s.capture.capture(rect, { showCursor: options.showCursor });
+    const t1 = performance.now();
     try {
-      return { data: await encodeFrame(frame, options), contentType: contentTypes[options.format] };
+      const data = await encodeFrame(frame, options);
+      const timings = { captureMs: round1(t1 - t0), encodeMs: round1(performance.now() - t1) };
+      return { data, contentType: contentTypes[options.format], timings };
     } finally {
       frame.release();
     }
@@ -358,16 +374,16 @@ export class DesktopService implements Desktop {
     return this.withInput([[x, y]], (input) => input.move(x, y));
   }
 
-  mouseClick(x: number, y: number, button: MouseButton, clickCount: number) {
+  mouseClick(x: number, y: number, button: PointerButton, clickCount: number) {
     if (clickCount < 1 || clickCount > 10) throw invalid(`clickCount must be between 1 and 10 (got ${clickCount})`);
     return this.withInput([[x, y]], (input) => input.click(x, y, button, clickCount));
   }
 
-  mouseDown(button: MouseButton, x?: number, y?: number) {
+  mouseDown(button: PointerButton, x?: number, y?: number) {
     return this.withInput(pointOrNone(x, y), (input) => input.mouseDown(button, x, y));
   }
 
-  mouseUp(button: MouseButton, x?: number, y?: number) {
+  mouseUp(button: PointerButton, x?: number, y?: number) {
     return this.withInput(pointOrNone(x, y), (input) => input.mouseUp(button, x, y));
   }
 
@@ -386,6 +402,11 @@ export class DesktopService implements Desktop {
   async typeText(text: string, delayMs: number) {
     if (text.length === 0) throw invalid("text must not be empty");
     if (delayMs < 0 || delayMs > 1000) throw invalid("delayMs must be between 0 and 1000");
+    const s = await this.live();
+    if (delayMs === 0 && s.input.unmappedCharacters(text) >= PASTE_MIN_UNMAPPED) {
+      await pasteText(s, text);
+      return;
+    }
     await this.withInput([], (input) => input.typeText(text, delayMs));
   }
 
@@ -486,17 +507,36 @@ export class DesktopService implements Desktop {
     return { processId: proc.id, pid: proc.pid };
   }
 
+  // ---- screen changes ----
+
+  damage(): ScreenDamage {
+    return this.damageFeed;
+  }
+
+  async waitForScreen(options: ScreenWaitOptions): Promise<ScreenWaitResult> {
+    await this.live();
+    for (const [name, v] of [["quietMs", options.quietMs], ["timeoutMs", options.timeoutMs], ["firstChangeMs", options.firstChangeMs]] as const) {
+      if (v != null && (!Number.isFinite(v) || v < 0 || v > LIMITS.holdMs.max)) throw invalid(`${name} must be between 0 and ${LIMITS.holdMs.max} ms (got ${v})`);
+    }
+    return waitForScreen(this.damageFeed, options);
+  }
+
   private appEnv(): Record<string, string> {
     return { DISPLAY: `:${this.config!.displayNum}` };
   }
 }
 
-async function openSession(display: string): Promise<Session> {
+async function openSession(display: string, feed: DamageFeed): Promise<Session> {
   const conn = await XConnection.open(display);
   const capturing = ScreenCapture.create(conn);
   try {
-    const [capture, input, clipboard] = await Promise.all([capturing, InputController.create(conn), Clipboard.create(conn)]);
-    return { conn, capture, input, clipboard, windows: new WindowManager(conn) };
+    const [capture, input, clipboard, damage] = await Promise.all([
+      capturing,
+      InputController.create(conn),
+      Clipboard.create(conn),
+      DamageMonitor.create(conn, feed),
+    ]);
+    return { conn, capture, input, clipboard, windows: new WindowManager(conn), damage };
   } catch (err) {
     capturing.then((c) => c.close(), () => undefined);
     conn.close();
@@ -511,6 +551,33 @@ async function waitForWindowManager(conn: XConnection, ms: number) {
     return prop && prop.data.length >= 4 ? true : undefined;
   }, ms, 50);
   if (!found) throw new GlasspaneError("desktop_start_failed", 502, `the window manager did not start within ${ms} ms`);
+}
+
+/**
+ * Typing binds each character the keymap lacks to a spare keycode, and a spare keycode may
+ * only be rebound 250 ms after its last use: 200 distinct CJK characters took 2.5 s. From
+ * this many distinct unmapped characters on, the text is pasted instead (DESIGN.md decision 3).
+ */
+const PASTE_MIN_UNMAPPED = 24;
+/** How long a paste waits for the focused app to fetch the text before restoring the clipboard. */
+const PASTE_FETCH_MS = 2000;
+
+/**
+ * Pastes `text` with Shift+Insert, which pastes PRIMARY in xterm and CLIPBOARD in GTK, Qt and
+ * Chromium, so both selections hold it. The previous text of both selections is saved first
+ * and put back once the app has fetched the paste (text only: other targets are not kept).
+ */
+async function pasteText(s: Session, text: string): Promise<void> {
+  const [clipboard, primary] = await Promise.all([s.clipboard.get("clipboard").catch(() => ""), s.clipboard.get("primary").catch(() => "")]);
+  await s.clipboard.set(text, "both");
+  try {
+    const served = s.clipboard.whenServed(PASTE_FETCH_MS);
+    await s.input.pressKey("shift+Insert");
+    if (!(await served)) throw new GlasspaneError("timeout", 504, `no application fetched the pasted text within ${PASTE_FETCH_MS} ms (is a text field focused?)`);
+  } finally {
+    await s.clipboard.set(clipboard, "clipboard").catch(() => undefined);
+    await s.clipboard.set(primary, "primary").catch(() => undefined);
+  }
 }
 
 /** The first display number >= `from` whose lock file is absent or stale. */
@@ -543,3 +610,5 @@ function pointOrNone(x?: number, y?: number): Array<[number, number]> {
   if ((x === undefined) !== (y === undefined)) throw invalid("x and y must both be provided or both be omitted");
   return x === undefined || y === undefined ? [] : [[x, y]];
 }
+
+const round1 = (ms: number) => Math.round(ms * 10) / 10;

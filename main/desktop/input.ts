@@ -1,11 +1,11 @@
 import { X_REQUEST_TIMEOUT_MS, type XConnection, type XEvent } from "./x11/connection.js";
-import type { KeyModifiers, MouseButton, MousePosition } from "./types.js";
+import type { KeyModifiers, MouseButton, MousePosition, PointerButton } from "./types.js";
 import { GlasspaneError, invalid } from "../shared/errors.js";
 import { sleep, withDeadline } from "../shared/deadline.js";
 import { SerialQueue } from "../shared/serial.js";
 import { KEYSYM, keysymForChar, legacyKeysymForChar, parseChord, resolveKeysym } from "./keys.js";
 
-const BUTTON_NUMBERS: Record<MouseButton, number> = { left: 1, middle: 2, right: 3 };
+const BUTTON_NUMBERS: Record<PointerButton, number> = { left: 1, middle: 2, right: 3, back: 8, forward: 9 };
 const MAPPING_NOTIFY = 34;
 const MAPPING_MODIFIER = 0;
 const MAPPING_KEYBOARD = 1;
@@ -116,7 +116,7 @@ export class InputController {
     });
   }
 
-  click(x: number, y: number, button: MouseButton | number = "left", count = 1): Promise<MousePosition> {
+  click(x: number, y: number, button: PointerButton | number = "left", count = 1): Promise<MousePosition> {
     return this.serial(async () => {
       if (!Number.isInteger(count) || count < 1 || count > 100) throw invalid(`click count must be an integer between 1 and 100 (got ${count})`);
       const b = buttonNumber(button);
@@ -129,11 +129,11 @@ export class InputController {
     });
   }
 
-  mouseDown(button: MouseButton | number = "left", x?: number, y?: number): Promise<MousePosition> {
+  mouseDown(button: PointerButton | number = "left", x?: number, y?: number): Promise<MousePosition> {
     return this.pressButtonAt(button, true, x, y);
   }
 
-  mouseUp(button: MouseButton | number = "left", x?: number, y?: number): Promise<MousePosition> {
+  mouseUp(button: PointerButton | number = "left", x?: number, y?: number): Promise<MousePosition> {
     return this.pressButtonAt(button, false, x, y);
   }
 
@@ -179,6 +179,21 @@ export class InputController {
   }
 
   // ---- keyboard ----
+
+  /** How many distinct characters of `text` the keymap lacks (each would need a spare keycode bound). */
+  unmappedCharacters(text: string): number {
+    const missing = new Set<string>();
+    for (const ch of new Set(text)) {
+      let keys: number[];
+      try {
+        keys = charCandidates(ch);
+      } catch {
+        continue;
+      }
+      if (!this.find(keys)) missing.add(ch);
+    }
+    return missing.size;
+  }
 
   /** Types any Unicode text; `\n` is Return and `\t` is Tab. `delayMs` spaces the characters. */
   typeText(text: string, delayMs = 0): Promise<void> {
@@ -280,7 +295,7 @@ export class InputController {
     });
   }
 
-  private pressButtonAt(button: MouseButton | number, down: boolean, x?: number, y?: number): Promise<MousePosition> {
+  private pressButtonAt(button: PointerButton | number, down: boolean, x?: number, y?: number): Promise<MousePosition> {
     return this.serial(async () => {
       const b = buttonNumber(button);
       if ((x === undefined) !== (y === undefined)) throw invalid("x and y must both be given or both be omitted");
@@ -554,13 +569,13 @@ function isKeypadKey(keysym: number): boolean {
   return keysym >= 0xff80 && keysym <= 0xffbd;
 }
 
-function buttonNumber(button: MouseButton | number): number {
+function buttonNumber(button: PointerButton | number): number {
   if (typeof button === "number") {
-    if (!Number.isInteger(button) || button < 1 || button > 7) throw invalid(`X button must be an integer from 1 to 7 (got ${button})`);
+    if (!Number.isInteger(button) || button < 1 || button > 9) throw invalid(`X button must be an integer from 1 to 9 (got ${button})`);
     return button;
   }
   const n = BUTTON_NUMBERS[button];
-  if (!n) throw invalid(`unknown mouse button "${button}" (expected left, middle or right)`);
+  if (!n) throw invalid(`unknown mouse button "${button}" (expected left, middle, right, back or forward)`);
   return n;
 }
 

@@ -75,6 +75,15 @@ const ALIASES: Record<string, string | number> = {
   contextmenu: "Menu",
   apps: "Menu",
   spacebar: "space",
+  // OpenAI computer-use names (CTRL, ENTER, ESC, SPACE, ARROWLEFT resolve above or case-insensitively)
+  return: "Return",
+  backspace: "BackSpace",
+  page_up: "Prior",
+  page_down: "Next",
+  up_arrow: "Up",
+  down_arrow: "Down",
+  left_arrow: "Left",
+  right_arrow: "Right",
   // DOM `code` names for the keypad and punctuation keys
   numpadadd: "KP_Add",
   numpadsubtract: "KP_Subtract",
@@ -189,11 +198,16 @@ export function resolveKeysym(name: string): number {
  * is accepted as the last part (`ctrl++`) or as `plus`.
  */
 export function parseChord(text: string): number[] {
+  return splitChord(text).map(resolveKeysym);
+}
+
+/** The key names of a chord (`ctrl+shift+t` -> ctrl, shift, t), in press order, unresolved. */
+export function splitChord(text: string): string[] {
   if (typeof text !== "string" || text.trim().length === 0) throw invalid("key chord must be a non-empty string");
   const trimmed = text.trim();
-  if (trimmed === "+") return [resolveKeysym("+")];
+  if (trimmed === "+") return ["+"];
   // split on every '+' except one that is itself the final key
   const parts = trimmed.split(/\+(?=.)/).map((p) => (p === "+" ? p : p.trim()));
   if (parts.some((p) => p.length === 0)) throw invalid(`malformed key chord "${text}"`);
-  return parts.map(resolveKeysym);
+  return parts;
 }

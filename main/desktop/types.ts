@@ -2,6 +2,8 @@
 
 export type DesktopState = "inactive" | "install_required" | "starting" | "active" | "stopping" | "failed";
 export type MouseButton = "left" | "middle" | "right";
+/** Buttons a click may use: the three of the API plus back/forward (X buttons 8/9). */
+export type PointerButton = MouseButton | "back" | "forward";
 export type Selection = "clipboard" | "primary";
 export type ImageFormat = "png" | "jpeg" | "webp";
 
@@ -46,6 +48,8 @@ export interface ScreenshotOptions {
   /** 0.1-1.0 */
   scale: number;
   showCursor: boolean;
+  /** exact output size (instead of `scale`); may scale up (a zoomed region) and change the aspect */
+  size?: { width: number; height: number };
 }
 
 /** Raw frame: tightly packed 3-channel RGB. The buffer may be reused by the next capture. */
@@ -125,12 +129,50 @@ export interface Control {
 export interface EncodedImage {
   data: Buffer;
   contentType: string;
+  /** where the time went (Glasspane addition) */
+  timings?: { captureMs: number; encodeMs: number };
 }
 
 export interface LaunchResult {
   processId: string;
   pid: number | null;
   windowId: string | null;
+}
+
+/** A change of screen pixels as XDamage reported it; `at` is performance.now() in ms. */
+export interface ScreenChange {
+  at: number;
+  rect: Rect;
+}
+
+/** The screen's changes (XDamage on the persistent connection); stable across reconnects. */
+export interface ScreenDamage {
+  /** performance.now() of the last change (that touched `region`, when given); undefined before any */
+  lastChangeAt(region?: Rect): number | undefined;
+  /** Calls `listener` on every change (touching `region`, when given); returns the unsubscribe. */
+  onChange(listener: (change: ScreenChange) => void, region?: Rect): () => void;
+}
+
+export interface ScreenWaitOptions {
+  /** `settled`: changed after `since`, then still for quietMs (or no change within firstChangeMs) */
+  until: "change" | "still" | "settled";
+  quietMs?: number | null;
+  timeoutMs?: number | null;
+  firstChangeMs?: number | null;
+  /** only changes touching this rectangle count */
+  region?: Rect | null;
+  /** performance.now() from which a change counts (default: the call) */
+  since?: number;
+}
+
+export interface ScreenWaitResult {
+  /** the screen (region) changed during the wait (after `since`) */
+  changed: boolean;
+  /** the condition was not met within timeoutMs */
+  timedOut: boolean;
+  waitedMs: number;
+  /** ms since the last change when the wait ended; null when none was ever seen */
+  sinceLastChangeMs: number | null;
 }
 
 /** Everything the HTTP layer may ask of a desktop. */
@@ -143,9 +185,9 @@ export interface Desktop {
   screenshot(options: ScreenshotOptions, region?: Rect): Promise<EncodedImage>;
   mousePosition(): Promise<MousePosition>;
   mouseMove(x: number, y: number): Promise<MousePosition>;
-  mouseClick(x: number, y: number, button: MouseButton, clickCount: number): Promise<MousePosition>;
-  mouseDown(button: MouseButton, x?: number, y?: number): Promise<MousePosition>;
-  mouseUp(button: MouseButton, x?: number, y?: number): Promise<MousePosition>;
+  mouseClick(x: number, y: number, button: PointerButton, clickCount: number): Promise<MousePosition>;
+  mouseDown(button: PointerButton, x?: number, y?: number): Promise<MousePosition>;
+  mouseUp(button: PointerButton, x?: number, y?: number): Promise<MousePosition>;
   mouseDrag(startX: number, startY: number, endX: number, endY: number, button: MouseButton): Promise<MousePosition>;
   mouseScroll(x: number, y: number, deltaX: number, deltaY: number): Promise<MousePosition>;
   typeText(text: string, delayMs: number): Promise<void>;
@@ -161,4 +203,8 @@ export interface Desktop {
   resizeWindow(id: string, width: number, height: number): Promise<WindowInfo>;
   launch(app: string, args: string[], wait: boolean): Promise<LaunchResult>;
   open(target: string): Promise<{ processId: string; pid: number | null }>;
+  /** The feed of screen changes; usable before start (it reports once the desktop is active). */
+  damage(): ScreenDamage;
+  /** Waits for the screen to change, stay still or settle (desktop/settle.ts), on XDamage. */
+  waitForScreen(options: ScreenWaitOptions): Promise<ScreenWaitResult>;
 }

@@ -12,6 +12,8 @@ import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
 import type { Sessions } from "../sessions/types.js";
 import type { Stream } from "../stream/types.js";
+import type { ComputerActions } from "../actions/types.js";
+import type { McpEndpoint } from "../mcp/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerAcpRoutes } from "./routes/acp.js";
 import { registerAgentRoutes } from "./routes/agents.js";
@@ -23,6 +25,8 @@ import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
 import { registerStreamRoutes } from "./routes/stream.js";
+import { registerActionRoutes } from "./routes/actions.js";
+import { registerMcpRoutes } from "./routes/mcp.js";
 
 export interface HttpOptions {
   /** Bearer token; undefined means no auth (`--no-token`). */
@@ -46,6 +50,9 @@ export interface HttpServices {
   recordings: Recordings;
   stream: Stream;
   sessions: Sessions;
+  actions: ComputerActions;
+  /** the MCP front door, served at /v1/mcp behind the same token */
+  mcp: McpEndpoint;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -151,6 +158,8 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerAgentRoutes(app, services.sessions);
   registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs });
   registerConfigRoutes(app, services.sessions);
+  registerActionRoutes(app, services.actions, services.desktop);
+  registerMcpRoutes(app, services.mcp);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });

@@ -28,6 +28,8 @@ export const LIMITS = {
   dragPathPoints: { max: 1000 },
   /** actions in one batch */
   batchActions: { max: 100 },
+  /** a file read or written whole in one MCP tool call (it lands in a model's context) */
+  toolFileBytes: { max: 10 * 1024 * 1024 },
   /** desktop screen size */
   screenSize: { min: 64, max: 8192 },
   dpi: { min: 10, max: 1000 },
