@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { BrowserService } from "../browser/service.js";
 import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
 import { RecordingService } from "../desktop/recording/recorder.js";
@@ -31,6 +32,7 @@ export interface Runtime {
   desktop: DesktopService;
   recordings: RecordingService;
   stream: StreamService;
+  browser: BrowserService;
   processes: ProcessManager;
   close(): Promise<void>;
 }
@@ -44,12 +46,15 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const processApi = new ProcessService(processes, limits);
   const desktop = new DesktopService(processes, stateDir);
   const recordings = new RecordingService(processes, desktop, { budgetBytes: config.recordingBudgetBytes });
+  const browser = new BrowserService(desktop, processes, stateDir);
+  // the browser lives on the desktop's display: it goes before the display does
+  desktop.beforeStop(async () => void (await browser.stop()));
   const fs = new FsService({ root: config.fsRoot });
   // a server reachable only on loopback offers only loopback ICE candidates
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
   const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
   const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, browser });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -63,12 +68,14 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     desktop,
     recordings,
     stream,
+    browser,
     processes,
     close: () =>
       (closing ??= (async () => {
         await http.close().catch(() => undefined);
         await recordings.close();
         await stream.shutdown().catch(() => undefined);
+        await browser.stop().catch(() => undefined);
         await desktop.shutdown();
         await processes.shutdown();
       })()),

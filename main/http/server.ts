@@ -6,12 +6,14 @@ import websocket from "@fastify/websocket";
 import fastifyStatic from "@fastify/static";
 import { Ajv } from "ajv";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Browser } from "../browser/types.js";
 import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
 import type { Stream } from "../stream/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
+import { registerBrowserRoutes } from "./routes/browser.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
 import { registerFsRoutes } from "./routes/fs.js";
@@ -38,6 +40,7 @@ export interface HttpServices {
   processes: Processes;
   recordings: Recordings;
   stream: Stream;
+  browser: Browser;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -138,6 +141,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);
   registerStreamRoutes(app, services.stream);
+  registerBrowserRoutes(app, services.browser, { corsAllowOrigins: options.corsAllowOrigins });
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });

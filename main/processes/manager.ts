@@ -410,6 +410,8 @@ export class ManagedProcess extends EventEmitter {
     if (child !== this.child || this.status === "exited") return;
     if (child.kind === "adopted") clearInterval(child.timer);
     this.markExited(code, signal);
+    // a group leader that died (a crash, SIGKILL) leaves its children: they go with it
+    if (this.spec.processGroup && this.pid && !this.stopping) void reapGroup(this.pid, 1000);
     this.appendNote(
       child.kind === "adopted" ? "exited (code unknown: adopted after a server restart)" : `exited with ${signal ? `signal ${signal}` : `code ${code}`}`,
     );

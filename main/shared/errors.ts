@@ -20,6 +20,10 @@ export type ErrorCode =
   | "insufficient_storage"
   | "x11_error"
   | "recording_failed"
+  | "browser_not_running"
+  | "browser_start_failed"
+  | "browser_unreachable"
+  | "browser_missing"
   | "internal";
 
 export class GlasspaneError extends Error {
