@@ -30,6 +30,7 @@ interface BrowserStatus {
   cdp?: { webSocketDebuggerUrl: string; httpUrl: string } | null;
   cdpClients: number;
   pages: Array<{ id: string; type: string; title: string; url: string }>;
+  windows: Array<{ id: string; title: string; width: number; height: number }>;
   profile: string | null;
   profileDir: string | null;
   downloadsDir: string | null;
@@ -221,6 +222,8 @@ describe("the browser", () => {
     const st = await status();
     assert.ok(st.cdpClients >= 1);
     assert.ok(st.pages.some((p) => p.type === "page" && p.url === siteUrl && p.title === "Signup"));
+    // its window, by pid, for the window and action endpoints: maximized on the screen
+    await eventually("the browser's window in the status", async () => (await status()).windows.some((w) => w.title.includes("Signup") && w.width > W * 0.9), 15_000, 200);
   });
 
   it("rewrites the discovery documents to point back through Glasspane, and needs the token for them", async () => {
@@ -344,6 +347,9 @@ describe("the browser", () => {
       return share > 0.15 && share < 0.5;
     }, 20_000, 250);
 
+    const [win] = (await status()).windows;
+    assert.ok(win && Math.abs(win.width - 800) < 40 && Math.abs(win.height - 600) < 80, `an 800x600 window: ${JSON.stringify(win)}`);
+
     await post("/v1/desktop/browser/stop");
     assert.ok(!existsSync(st.profileDir!), "the fresh profile is deleted");
   });
@@ -363,5 +369,18 @@ describe("the browser", () => {
       assert.equal(res.headers.get("content-type"), "application/problem+json");
     }
     assert.equal((await status()).state, "stopped");
+  });
+
+  it("stops with the desktop, and needs one to start", async () => {
+    const res = await post("/v1/desktop/browser/start", { url: siteUrl });
+    assert.equal(res.status, 200, await res.clone().text());
+    const { pid } = (await res.json()) as BrowserStatus;
+    assert.equal((await post("/v1/desktop/stop")).status, 200);
+    assert.equal((await status()).state, "stopped");
+    assert.ok(!alive(pid!));
+    await eventually("the browser's process group is gone", () => !groupAlive(pid!), 10_000);
+    const refused = await post("/v1/desktop/browser/start");
+    assert.equal(refused.status, 409);
+    assert.equal(((await refused.json()) as { code: string }).code, "desktop_not_active");
   });
 });

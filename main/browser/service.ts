@@ -176,15 +176,18 @@ export class BrowserService implements Browser {
     const pages = endpoint
       ? await devtoolsJson<Array<Record<string, unknown>>>(endpoint.port, "/json/list", 2000).then((l) => l.map(targetOf), () => [])
       : [];
+    const pid = run?.proc.status === "running" ? run.proc.pid : null;
+    const windows = pid && endpoint ? await this.desktop.windowsOfPid(pid).catch(() => []) : [];
     return {
       state: !run ? "stopped" : endpoint ? "running" : this.starting ? "starting" : "restarting",
       processId: run?.proc.id ?? null,
-      pid: run?.proc.status === "running" ? run.proc.pid : null,
+      pid,
       restarts: run?.proc.restarts ?? 0,
       version: run?.version ? versionOf(run.version) : null,
       debuggingPort: endpoint?.port ?? null,
       cdpClients: this.bridges.size,
       pages,
+      windows,
       profile: run?.dirs.name ?? null,
       profileDir: run?.dirs.dir ?? null,
       downloadsDir: run?.dirs.downloadsDir ?? null,

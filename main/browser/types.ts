@@ -1,4 +1,5 @@
 /** Shapes of the browser contract (`/v1/desktop/browser/*`), as the HTTP layer sees them. */
+import type { WindowInfo } from "../desktop/types.js";
 
 export type BrowserState = "stopped" | "starting" | "running" | "restarting";
 
@@ -49,6 +50,8 @@ export interface BrowserStatus {
   cdpClients: number;
   /** what the browser has open (tabs and other targets) */
   pages: BrowserTarget[];
+  /** the browser's windows on the desktop, for the window and action endpoints */
+  windows: WindowInfo[];
   profile: string | null;
   profileDir: string | null;
   /** where downloads land; readable through /v1/fs */

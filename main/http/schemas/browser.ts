@@ -1,6 +1,6 @@
 import { Type } from "typebox";
 import { LIMITS } from "../../shared/limits.js";
-import { Opt } from "./desktop.js";
+import { DesktopWindowInfo, Opt } from "./desktop.js";
 
 /** `/v1/desktop/browser/*` (Glasspane's own; the reference has no browser endpoints). */
 const Size = Type.Integer({ minimum: LIMITS.windowSize.min, maximum: LIMITS.windowSize.max });
@@ -43,6 +43,7 @@ export const BrowserStatusResponse = Type.Object({
   ),
   cdpClients: Type.Integer({ minimum: 0 }),
   pages: Type.Array(Target),
+  windows: Type.Array(DesktopWindowInfo, { description: "the browser's windows on the desktop (ids for the window and action endpoints)" }),
   profile: Opt(Type.String()),
   profileDir: Opt(Type.String()),
   downloadsDir: Opt(Type.String({ description: "where downloads land; readable through /v1/fs" })),
