@@ -3,20 +3,21 @@ import { LIMITS } from "../shared/limits.js";
 import type { BrowserStartOptions } from "./types.js";
 
 /**
- * Flags every managed Chromium gets: no sandbox (a container has no user namespaces), no
- * GPU (Xvfb has none), nothing that phones home or updates itself, no first-run dialogs.
+ * The flags every Chromium of this project runs with (DESIGN.md, decision 7): no sandbox (a
+ * container has no user namespaces), no GPU (Xvfb has none), nothing that phones home or
+ * updates itself, no first-run dialogs. Test helpers that launch Chromium can share this list.
  */
-export const FIXED_FLAGS = [
+export const CHROMIUM_REQUIRED_FLAGS = [
   "--no-sandbox",
   "--disable-gpu",
   "--disable-background-networking",
   "--disable-component-update",
   "--disable-sync",
   "--no-first-run",
-  "--no-default-browser-check",
-  // no keyring prompt on a desktop without one
-  "--password-store=basic",
 ] as const;
+
+/** The managed browser's flags: the required ones, no default-browser question, no keyring prompt. */
+export const FIXED_FLAGS = [...CHROMIUM_REQUIRED_FLAGS, "--no-default-browser-check", "--password-store=basic"] as const;
 
 /**
  * Flags Glasspane sets itself: the DevTools port stays on loopback (port 0: Chromium picks

@@ -3,6 +3,7 @@ import type { Desktop } from "../desktop/types.js";
 import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
 import { conflict, GlasspaneError, invalid } from "../shared/errors.js";
 import { pollUntil, withDeadline } from "../shared/deadline.js";
+import { LIMITS } from "../shared/limits.js";
 import { CdpBridge } from "./cdp-bridge.js";
 import { devtoolsJson, rewriteTarget, targetOf, versionOf, type VersionDocument } from "./devtools.js";
 import { chromiumArgs } from "./flags.js";
@@ -174,7 +175,7 @@ export class BrowserService implements Browser {
     const run = this.wanted ? this.run : undefined;
     const endpoint = run?.endpoint;
     const pages = endpoint
-      ? await devtoolsJson<Array<Record<string, unknown>>>(endpoint.port, "/json/list", 2000).then((l) => l.map(targetOf), () => [])
+      ? await devtoolsJson<Array<Record<string, unknown>>>(endpoint.port, "/json/list", 2000).then((l) => l.map(targetOf).filter((t) => t.type === "page"), () => [])
       : [];
     const pid = run?.proc.status === "running" ? run.proc.pid : null;
     const windows = pid && endpoint ? await this.desktop.windowsOfPid(pid).catch(() => []) : [];
@@ -208,6 +209,7 @@ export class BrowserService implements Browser {
 
   async resolveTarget(target: string): Promise<string> {
     if (target !== "browser" && !TARGET.test(target)) throw invalid(`not a DevTools target: "${target.slice(0, 80)}"`);
+    if (this.bridges.size >= LIMITS.cdpClients.max) throw conflict(`${this.bridges.size} CDP clients are connected already; at most ${LIMITS.cdpClients.max} at once`);
     const { port, browserPath } = await this.endpoint();
     return `ws://127.0.0.1:${port}${target === "browser" ? browserPath : `/devtools/${target}`}`;
   }

@@ -48,7 +48,7 @@ export interface BrowserStatus {
   debuggingPort: number | null;
   /** CDP clients connected through Glasspane right now */
   cdpClients: number;
-  /** what the browser has open (tabs and other targets) */
+  /** the browser's tabs (/json/list has every target) */
   pages: BrowserTarget[];
   /** the browser's windows on the desktop, for the window and action endpoints */
   windows: WindowInfo[];

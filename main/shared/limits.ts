@@ -39,4 +39,6 @@ export const LIMITS = {
   browserFlagLength: { max: 4096 },
   /** a browser profile's name (a folder under the state directory) */
   browserProfileName: { max: 64 },
+  /** CDP clients connected to the browser through Glasspane at once */
+  cdpClients: { max: 64 },
 } as const;

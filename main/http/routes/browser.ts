@@ -66,11 +66,13 @@ export function registerBrowserRoutes(app: App, browser: Browser, options: Brows
   // Discovery, as clients read it from a DevTools port (with and without the trailing slash
   // Playwright and Puppeteer append).
   for (const suffix of ["", "/"]) {
-    app.get(`${PREFIX}/json/version${suffix}`, { schema: { tags, summary: "Chromium's /json/version, its WebSocket URL through Glasspane", response: { 200: S.DiscoveryVersionResponse } } }, (req) =>
+    // the documented paths are the ones without the slash; the others are aliases
+    const hide = suffix === "/";
+    app.get(`${PREFIX}/json/version${suffix}`, { schema: { tags, hide, summary: "Chromium's /json/version, its WebSocket URL through Glasspane", response: { 200: S.DiscoveryVersionResponse } } }, (req) =>
       browser.discoveryVersion(discoveryBase(req)),
     );
     for (const list of ["/json/list", "/json"]) {
-      app.get(`${PREFIX}${list}${suffix}`, { schema: { tags, summary: "Chromium's /json/list, each target's WebSocket URL through Glasspane", response: { 200: S.DiscoveryListResponse } } }, (req) =>
+      app.get(`${PREFIX}${list}${suffix}`, { schema: { tags, hide, summary: "Chromium's /json/list, each target's WebSocket URL through Glasspane", response: { 200: S.DiscoveryListResponse } } }, (req) =>
         browser.discoveryList(discoveryBase(req)),
       );
     }
