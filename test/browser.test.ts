@@ -13,6 +13,7 @@ import sharp from "sharp";
 import WebSocket from "ws";
 import { eventually, repoRoot, startServer, type TestServer } from "./support/server.js";
 import { alive } from "./support/checks.js";
+import { processGroupAlive } from "../main/shared/process.js";
 
 const TOKEN = "browser-test-token";
 const W = 1280;
@@ -39,6 +40,8 @@ interface BrowserStatus {
 let server: TestServer;
 let site: Server;
 let siteUrl: string;
+/** absolute-form request targets the site saw: requests that came to it as a proxy */
+const proxied: string[] = [];
 const abHome = mkdtempSync(path.join(os.tmpdir(), "glasspane-agent-browser-"));
 
 const PAGE = `<!doctype html><html><head><title>Signup</title></head>
@@ -110,15 +113,6 @@ function processesMentioning(needle: string): number[] {
   return pids;
 }
 
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Listening sockets on `port` from /proc/net/tcp{,6}: their local addresses in hex. */
 function listeners(port: number): string[] {
   const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
@@ -147,6 +141,7 @@ function agentBrowser(args: string[]): Promise<string> {
 
 before(async () => {
   site = createServer((req, res) => {
+    if (req.url?.startsWith("http://")) proxied.push(req.url);
     if (req.url === "/download") {
       res.writeHead(200, { "content-type": "text/plain", "content-disposition": 'attachment; filename="report.txt"' });
       return res.end("quarterly numbers\n");
@@ -298,7 +293,7 @@ describe("the browser", () => {
     assert.equal(now.processId, before.processId);
     assert.ok(now.restarts >= 1);
     // the killed browser's zygote and renderers went with it
-    await eventually("the killed browser's process group is gone", () => !groupAlive(oldPid), 10_000);
+    await eventually("the killed browser's process group is gone", () => !processGroupAlive(oldPid), 10_000);
 
     const again = await chromium.connectOverCDP(`${wsBase()}/v1/desktop/browser/cdp?access_token=${TOKEN}`, { timeout: 30_000 });
     const page = again.contexts()[0]!.pages()[0] ?? (await again.contexts()[0]!.newPage());
@@ -315,7 +310,7 @@ describe("the browser", () => {
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as BrowserStatus).state, "stopped");
     assert.ok(!alive(pid), "the browser process is gone");
-    await eventually("the browser's process group is gone", () => !groupAlive(pid), 10_000);
+    await eventually("the browser's process group is gone", () => !processGroupAlive(pid), 10_000);
     assert.deepEqual(processesMentioning(st.profileDir!), []);
     const refused = await upgradeStatus(`${wsBase()}/v1/desktop/browser/cdp?access_token=${TOKEN}`);
     assert.equal(refused, 409);
@@ -371,6 +366,32 @@ describe("the browser", () => {
     assert.equal((await status()).state, "stopped");
   });
 
+  it("keeps a named profile's state across starts; a proxy carries the browser's traffic", async () => {
+    const first = await post("/v1/desktop/browser/start", { profile: "work", url: siteUrl });
+    assert.equal(first.status, 200, await first.clone().text());
+    const cdp = `${wsBase()}/v1/desktop/browser/cdp?access_token=${TOKEN}`;
+    let pwWork = await chromium.connectOverCDP(cdp, { timeout: 30_000 });
+    const page = pwWork.contexts()[0]!.pages().find((p) => p.url() === siteUrl)!;
+    await page.evaluate(() => localStorage.setItem("remembered", "yes"));
+    await pwWork.close();
+    assert.equal((await post("/v1/desktop/browser/stop")).status, 200);
+
+    const res = await post("/v1/desktop/browser/start", { profile: "work", url: "http://through-the-proxy.invalid/", proxy: { server: siteUrl.replace(/\/$/, "") } });
+    assert.equal(res.status, 200, await res.clone().text());
+    const st = (await res.json()) as BrowserStatus;
+    assert.equal(st.profileDir, path.join(server.stateDir, "browser", "profiles", "work"));
+    await eventually("the page came through the proxy", async () => (await status()).pages.some((p) => p.url === "http://through-the-proxy.invalid/" && p.title === "Signup"), 30_000, 200);
+    assert.ok(proxied.includes("http://through-the-proxy.invalid/"), `the proxy saw the request: ${proxied}`);
+
+    pwWork = await chromium.connectOverCDP(cdp, { timeout: 30_000 });
+    const again = await pwWork.contexts()[0]!.newPage();
+    await again.goto(siteUrl); // loopback bypasses the proxy
+    assert.equal(await again.evaluate(() => localStorage.getItem("remembered")), "yes");
+    await pwWork.close();
+    await post("/v1/desktop/browser/stop");
+    assert.ok(existsSync(st.profileDir!), "a named profile stays");
+  });
+
   it("stops with the desktop, and needs one to start", async () => {
     const res = await post("/v1/desktop/browser/start", { url: siteUrl });
     assert.equal(res.status, 200, await res.clone().text());
@@ -378,7 +399,7 @@ describe("the browser", () => {
     assert.equal((await post("/v1/desktop/stop")).status, 200);
     assert.equal((await status()).state, "stopped");
     assert.ok(!alive(pid!));
-    await eventually("the browser's process group is gone", () => !groupAlive(pid!), 10_000);
+    await eventually("the browser's process group is gone", () => !processGroupAlive(pid!), 10_000);
     const refused = await post("/v1/desktop/browser/start");
     assert.equal(refused.status, 409);
     assert.equal(((await refused.json()) as { code: string }).code, "desktop_not_active");

@@ -1,3 +1,4 @@
+import WebSocket from "ws";
 import { GlasspaneError } from "../shared/errors.js";
 import type { BrowserTarget, BrowserVersion } from "./types.js";
 
@@ -51,4 +52,25 @@ export function rewriteTarget(doc: Record<string, unknown>, wsOrigin: string, pr
     if (at >= 0) out.webSocketDebuggerUrl = `${wsOrigin}${prefix}${ws.slice(at)}`;
   }
   return out;
+}
+
+/**
+ * Asks the browser to quit (CDP Browser.close): it flushes its profile (cookies, local
+ * storage) and ends its helpers itself, which a signal to the whole group would cut short.
+ * Resolves once asked, or after `ms` when the socket does not open; never rejects.
+ */
+export function requestBrowserClose(port: number, browserPath: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${browserPath}`, { perMessageDeflate: false, handshakeTimeout: ms });
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      ws.terminate();
+      resolve();
+    }
+    ws.once("open", () => ws.send(JSON.stringify({ id: 1, method: "Browser.close" })));
+    ws.once("message", done);
+    ws.once("close", done);
+    ws.once("error", done);
+  });
 }

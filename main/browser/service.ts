@@ -4,8 +4,9 @@ import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
 import { conflict, GlasspaneError, invalid } from "../shared/errors.js";
 import { pollUntil, withDeadline } from "../shared/deadline.js";
 import { LIMITS } from "../shared/limits.js";
+import { processGroupAlive } from "../shared/process.js";
 import { CdpBridge } from "./cdp-bridge.js";
-import { devtoolsJson, rewriteTarget, targetOf, versionOf, type VersionDocument } from "./devtools.js";
+import { devtoolsJson, requestBrowserClose, rewriteTarget, targetOf, versionOf, type VersionDocument } from "./devtools.js";
 import { chromiumArgs } from "./flags.js";
 import { clearActivePort, markCleanExit, prepareProfile, profileDirs, readActivePort, removeProfile, type ProfileDirs } from "./profile.js";
 import type { Browser, BrowserStartOptions, BrowserStatus, CdpChannel, CdpHandlers, DiscoveryBase, DiscoveryDocument } from "./types.js";
@@ -166,7 +167,15 @@ export class BrowserService implements Browser {
     const run = this.run;
     for (const b of [...this.bridges]) b.end(1001, "the browser was stopped");
     if (!run) return;
+    if (run.endpoint && run.proc.status === "running") {
+      await requestBrowserClose(run.endpoint.port, run.endpoint.browserPath, 2000);
+      await run.proc.waitForExit(5000);
+    }
+    // whatever is left (a browser that did not answer, its helpers): SIGTERM to the group, then SIGKILL
     await run.proc.stop(5000);
+    // a browser that quit by itself has its helpers reaped by the manager; stop returns once they are gone
+    const pgid = run.proc.pid;
+    if (pgid) await pollUntil(async () => (processGroupAlive(pgid) ? undefined : true), 3000, 25);
     removeProfile(run.dirs);
     this.run = undefined;
   }
