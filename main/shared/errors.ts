@@ -12,6 +12,7 @@ export type ErrorCode =
   | "desktop_start_failed"
   | "desktop_dependencies_missing"
   | "conflict"
+  | "control_held"
   | "payload_too_large"
   | "timeout"
   | "token_invalid"
@@ -24,6 +25,10 @@ export type ErrorCode =
   | "browser_start_failed"
   | "browser_unreachable"
   | "browser_missing"
+  | "unsupported_agent"
+  | "not_acceptable"
+  | "agent_process_exited"
+  | "install_failed"
   | "internal";
 
 export class GlasspaneError extends Error {
