@@ -25,7 +25,8 @@ export class CdpBridge {
     private readonly client: CdpChannel,
     private readonly onEnd: (bridge: CdpBridge) => void,
   ) {
-    this.upstream = new WebSocket(url, { perMessageDeflate: false, maxPayload: MAX_BROWSER_FRAME_BYTES, handshakeTimeout: CONNECT_TIMEOUT_MS });
+    // the browser is trusted to send valid UTF-8 (each client checks its own end)
+    this.upstream = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: MAX_BROWSER_FRAME_BYTES, handshakeTimeout: CONNECT_TIMEOUT_MS });
     this.upstream.on("open", () => {
       for (const f of this.pending) this.upstream.send(f.data, { binary: f.binary });
       this.pending = [];
