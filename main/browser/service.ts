@@ -106,6 +106,7 @@ export class BrowserService implements Browser {
         owner: "desktop",
         // its own group: stop and a crash take the zygote and renderers along
         processGroup: true,
+        groupEndsWithLeader: true,
         restart: { mode: "while", active: () => this.wanted, maxBackoffMs: 2000 },
       });
     } catch (err) {
