@@ -5,12 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# build-essential, python3 and the X11 headers build the native capture addon (native/)
+# build-essential, python3 and the X11 headers build the native capture addon (native/);
+# chromium is the managed browser (/v1/desktop/browser)
 packages=(xvfb openbox python3-xdg xdg-utils xterm ffmpeg fonts-dejavu-core xfonts-base dbus-x11
-          build-essential python3 libx11-dev libxext-dev libxtst-dev libxfixes-dev)
+          build-essential python3 libx11-dev libxext-dev libxtst-dev libxfixes-dev chromium)
 if [ "${1:-}" = "--test" ]; then
   # imagemagick, x11-xserver-utils and xauth: the reference server that npm run bench runs beside us
-  packages+=(xclip x11-utils xdotool chromium imagemagick x11-xserver-utils xauth zenity)
+  packages+=(xclip x11-utils xdotool imagemagick x11-xserver-utils xauth zenity)
 fi
 
 missing=()

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { BrowserService } from "../browser/service.js";
 import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
 import { RecordingService } from "../desktop/recording/recorder.js";
@@ -37,6 +38,7 @@ export interface Runtime {
   recordings: RecordingService;
   stream: StreamService;
   actions: ActionService;
+  browser: BrowserService;
   processes: ProcessManager;
   sessions: SessionService;
   close(): Promise<void>;
@@ -51,6 +53,9 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const processApi = new ProcessService(processes, limits);
   const desktop = new DesktopService(processes, stateDir);
   const recordings = new RecordingService(processes, desktop, { budgetBytes: config.recordingBudgetBytes });
+  const browser = new BrowserService(desktop, processes, stateDir);
+  // the browser lives on the desktop's display: it goes before the display does
+  desktop.beforeStop(async () => void (await browser.stop()));
   const fs = new FsService({ root: config.fsRoot });
   // a server reachable only on loopback offers only loopback ICE candidates
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
@@ -66,7 +71,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const actions = new ActionService(desktop);
   const mcp = new McpFrontDoor({ desktop, processes: processApi, fs, actions }, { name: "glasspane", version });
   const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, actions, mcp });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, actions, mcp, browser });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -81,6 +86,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     recordings,
     stream,
     actions,
+    browser,
     processes,
     sessions,
     close: () =>
@@ -88,6 +94,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
         await http.close().catch(() => undefined);
         await recordings.close();
         await stream.shutdown().catch(() => undefined);
+        await browser.stop().catch(() => undefined);
         await sessions.shutdown();
         await desktop.shutdown();
         await processes.shutdown();

@@ -453,6 +453,12 @@ export class DesktopService implements Desktop {
     return (await this.live()).windows.list();
   }
 
+  async windowsOfPid(pid: number): Promise<WindowInfo[]> {
+    const s = await this.live();
+    const ids = new Set(await s.windows.windowsOfPid(pid));
+    return (await s.windows.list()).filter((w) => ids.has(w.id));
+  }
+
   async focusedWindow(): Promise<WindowInfo> {
     const w = await (await this.live()).windows.focused();
     if (!w) throw notFound("no window has the input focus", "no_focused_window");

@@ -197,6 +197,8 @@ export interface Desktop {
   clipboardGet(selection: Selection): Promise<string>;
   clipboardSet(text: string, selection: Selection | "both"): Promise<void>;
   windows(): Promise<WindowInfo[]>;
+  /** The windows a process has mapped (by _NET_WM_PID), e.g. the managed browser's. */
+  windowsOfPid(pid: number): Promise<WindowInfo[]>;
   focusedWindow(): Promise<WindowInfo>;
   focusWindow(id: string): Promise<WindowInfo>;
   moveWindow(id: string, x: number, y: number): Promise<WindowInfo>;

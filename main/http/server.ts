@@ -6,6 +6,7 @@ import websocket from "@fastify/websocket";
 import fastifyStatic from "@fastify/static";
 import { Ajv } from "ajv";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Browser } from "../browser/types.js";
 import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
@@ -15,6 +16,7 @@ import type { Stream } from "../stream/types.js";
 import type { ComputerActions } from "../actions/types.js";
 import type { McpEndpoint } from "../mcp/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
+import { registerBrowserRoutes } from "./routes/browser.js";
 import { registerAcpRoutes } from "./routes/acp.js";
 import { registerAgentRoutes } from "./routes/agents.js";
 import { registerConfigRoutes } from "./routes/config.js";
@@ -49,6 +51,7 @@ export interface HttpServices {
   processes: Processes;
   recordings: Recordings;
   stream: Stream;
+  browser: Browser;
   sessions: Sessions;
   actions: ComputerActions;
   /** the MCP front door, served at /v1/mcp behind the same token */
@@ -155,6 +158,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);
   registerStreamRoutes(app, services.stream);
+  registerBrowserRoutes(app, services.browser, { corsAllowOrigins: options.corsAllowOrigins });
   registerAgentRoutes(app, services.sessions);
   registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs });
   registerConfigRoutes(app, services.sessions);

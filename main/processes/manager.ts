@@ -38,6 +38,8 @@ export interface ProcessSpec {
   stdin?: boolean;
   /** own process group: stop and kill reach everything the command started */
   processGroup?: boolean;
+  /** when the group leader exits by itself (a crash, SIGKILL), end the rest of its group too (a browser's helpers) */
+  groupEndsWithLeader?: boolean;
   /**
    * Framed stdio (ACP agents): every stdout line goes to this callback instead of the log;
    * stderr is still logged. Not restored after a server restart.
@@ -443,6 +445,7 @@ export class ManagedProcess extends EventEmitter {
     if (child !== this.child || this.status === "exited") return;
     if (child.kind === "adopted") clearInterval(child.timer);
     this.markExited(code, signal);
+    if (this.spec.processGroup && this.spec.groupEndsWithLeader && this.pid && !this.stopping) void reapGroup(this.pid, 1000);
     this.appendNote(
       child.kind === "adopted" ? "exited (code unknown: adopted after a server restart)" : `exited with ${signal ? `signal ${signal}` : `code ${code}`}`,
     );

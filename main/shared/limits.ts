@@ -34,4 +34,13 @@ export const LIMITS = {
   screenSize: { min: 64, max: 8192 },
   dpi: { min: 10, max: 1000 },
   fps: { min: 1, max: 60 },
+  /** a URL handed to a program (the browser's start page) */
+  urlLength: { max: 8192 },
+  /** extra command-line flags of the managed browser, and the length of one */
+  browserFlags: { max: 64 },
+  browserFlagLength: { max: 4096 },
+  /** a browser profile's name (a folder under the state directory) */
+  browserProfileName: { max: 64 },
+  /** CDP clients connected to the browser through Glasspane at once */
+  cdpClients: { max: 64 },
 } as const;
