@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -33,4 +35,26 @@ export async function startGlasspane(stateDir: string, env: NodeJS.ProcessEnv = 
     });
   });
   return { server, base };
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The reference server's binary (`sandbox-agent`, from the @sandbox-agent/cli dev dependency). */
+export function referenceBinary(): string {
+  const require = createRequire(import.meta.url);
+  try {
+    return path.join(path.dirname(require.resolve("@sandbox-agent/cli-linux-x64/package.json")), "bin", "sandbox-agent");
+  } catch {
+    throw new Error("the reference server is not installed: npm install (devDependency @sandbox-agent/cli pulls @sandbox-agent/cli-linux-x64)");
+  }
 }

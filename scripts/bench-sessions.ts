@@ -9,12 +9,10 @@
 // Prints medians; asserts nothing. BENCH_N (100) envelopes, BENCH_SESSIONS (8) sessions.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { SandboxAgent } from "sandbox-agent";
-import { repoRoot, startGlasspane } from "./bench-server.js";
+import { freePort, referenceBinary, repoRoot, startGlasspane } from "./bench-server.js";
 import { startAnthropicStub } from "../test/support/model-stubs.js";
 
 const N = Number(process.env.BENCH_N ?? 100);
@@ -155,20 +153,9 @@ async function stdioRoundTrips(command: string, args: string[], env: NodeJS.Proc
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function startReference(): Promise<{ base: string; proc: ChildProcess; home: string }> {
-  const require = createRequire(import.meta.url);
-  const bin = path.join(path.dirname(require.resolve("@sandbox-agent/cli-linux-x64/package.json")), "bin", "sandbox-agent");
+  const bin = referenceBinary();
   const home = mkdtempSync(path.join(os.tmpdir(), "glasspane-bench-ref-"));
   const port = await freePort();
   const proc = spawn(bin, ["server", "--no-token", "--no-telemetry", "--host", "127.0.0.1", "--port", String(port)], { stdio: "ignore", env: { ...process.env, HOME: home } });
