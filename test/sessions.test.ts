@@ -339,6 +339,14 @@ describe("config per directory", () => {
     await sdk.deleteSkillsConfig({ directory, skillName: "s" });
     await expectProblem(sdk.getSkillsConfig({ directory, skillName: "s" }), 404, "not_found");
 
+    // a session opened in the directory gets its enabled MCP servers beside the ones it passes
+    await sdk.setMcpConfig({ directory, mcpName: "off" }, { type: "local", command: "never", enabled: false });
+    const id = serverId();
+    await rpc(id, 1, "initialize", { protocolVersion: 1 }, "mock");
+    const opened = await rpc(id, 2, "session/new", { cwd: directory, mcpServers: [{ name: "mine", command: "x", args: [], env: [] }] });
+    assert.deepEqual(opened.result._meta.mcpServers, ["mine", "web"]);
+    await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
+
     await expectProblem(sdk.setMcpConfig({ directory: "relative/dir", mcpName: "x" }, { type: "local", command: "c" }), 400, "invalid_request");
     await expectProblem(sdk.setMcpConfig({ directory, mcpName: "x" }, { type: "carrier-pigeon" } as any), 400, "invalid_request");
   });
