@@ -191,6 +191,20 @@ describe("the SSE stream", () => {
     await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
   });
 
+  it("keeps a capped log: the oldest events go, and a replay says where it starts", async () => {
+    const id = serverId();
+    const sessionId = await openMock(id);
+    // one chunk per word: more events than a server keeps (10 000)
+    const words = Array.from({ length: 10_100 }, (_, i) => `w${i}`).join(" ");
+    await rpc(id, 3, "session/prompt", { sessionId, prompt: [{ type: "text", text: words }] });
+    const replay = await readSse(id, (ev) => ev.some((e) => e.data.id === 3 && e.data.result));
+    const first = replay.events[0]!.id;
+    assert.ok(first > 1, "the first events were dropped");
+    assert.ok(replay.events.length <= 10_000, `at most 10 000 kept (${replay.events.length})`);
+    assert.ok(replay.comments.some((c) => c.includes(`replay starts at event ${first}`)), `the replay says it starts at ${first}: ${replay.comments}`);
+    await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
+  });
+
   it("delivers agent requests and takes the client's response with a 202", async () => {
     const id = serverId();
     const sessionId = await openMock(id);
