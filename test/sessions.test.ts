@@ -335,6 +335,17 @@ describe("errors, as problems", () => {
   });
 });
 
+describe("the OpenAPI document", () => {
+  it("lists the agent, ACP and config routes under the SDK's operation ids", async () => {
+    const doc = (await (await server.fetch("/v1/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId: string }>> };
+    const ops = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((o) => o.operationId));
+    assert.deepEqual(ops.filter((id, i) => ops.indexOf(id) !== i), [], "operationIds are unique");
+    for (const op of ["get_v1_agents", "get_v1_agent", "post_v1_agent_install", "get_v1_acp_servers", "get_v1_acp", "post_v1_acp", "delete_v1_acp", "get_v1_config_mcp", "put_v1_config_mcp", "delete_v1_config_mcp", "get_v1_config_skills", "put_v1_config_skills", "delete_v1_config_skills"]) {
+      assert.ok(ops.includes(op), `${op} is documented`);
+    }
+  });
+});
+
 describe("config per directory", () => {
   it("stores, reads and deletes MCP servers and skills", async () => {
     const directory = path.join(work, "project");

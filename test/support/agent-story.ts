@@ -51,6 +51,7 @@ export async function runCodingAgentStory(server: TestServer, agent: string, opt
   assert.ok(updates(events, "tool_call").length > 0, "the tool call arrived through onEvent");
   if (options.expectPermission) {
     assert.equal(asked.length, 1, "asked for permission once");
+    assert.deepEqual(asked[0]!.options.map((o) => o.kind).sort(), ["allow_always", "allow_once", "reject_once"]);
     assert.ok(asked[0]!.availableReplies.includes("once"));
   }
 
