@@ -205,6 +205,20 @@ describe("the SSE stream", () => {
     await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
   });
 
+  it("large envelopes sent at once all reach the agent: a full pipe is waited for, not refused", async () => {
+    const id = serverId();
+    await openMock(id);
+    const big = "x".repeat(1024 * 1024);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => post(id, { jsonrpc: "2.0", id: 100 + i, method: "_mock/echo", params: { big } })),
+    );
+    for (const [i, res] of answers.entries()) {
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(await res.json(), { jsonrpc: "2.0", id: 100 + i, result: { ok: true, method: "_mock/echo" } });
+    }
+    await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
+  });
+
   it("delivers agent requests and takes the client's response with a 202", async () => {
     const id = serverId();
     const sessionId = await openMock(id);
@@ -259,6 +273,7 @@ describe("stopping agents", () => {
     const problem = await res.json();
     assert.equal(problem.type, "urn:glasspane:error:agent_process_exited");
     assert.match(problem.detail, /killed by SIGKILL/);
+    await eventually("the agent to be listed exited", async () => (await server.sdk.getProcess(agent.id)).status === "exited");
     const agentInfo = await server.sdk.getAgent("mock");
     assert.ok(agentInfo.serverStatus, "the agent list reports a server status");
     await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
