@@ -60,7 +60,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
       return status.state === "active" ? (status.display ?? undefined) : undefined;
     },
   });
-  const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
+  const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
   const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions });
   const host = config.host;
   await http.listen({ host, port: config.port });

@@ -11,6 +11,7 @@ import { clipRect, contentTypes, encodeFrame } from "./encode.js";
 import { InputController } from "./input.js";
 import { Clipboard } from "./clipboard.js";
 import { WindowManager } from "./windows.js";
+import { DesktopControl } from "./control.js";
 import type {
   Desktop,
   DesktopStartOptions,
@@ -66,6 +67,8 @@ export class DesktopService implements Desktop {
   private recovering: Promise<void> | undefined;
   private transition: Promise<unknown> | undefined;
   private readonly stopHooks: Array<() => Promise<void>> = [];
+  /** a person's lease on the input; checked by every input method */
+  readonly control = new DesktopControl();
 
   constructor(
     private readonly processes: ProcessManager,
@@ -124,6 +127,7 @@ export class DesktopService implements Desktop {
         .map((p) => ({ name: p.name, pid: p.pid, running: p.status === "running", logPath: p.logPath })),
       runtimeLogPath: cfg ? this.runtimeLogPath(cfg) : null,
       capturePath: this.session?.capture.path ?? null,
+      control: this.control.status(),
     };
     if (this.state === "active" && this.session) {
       const windows = await this.session.windows.list().catch(() => []);
@@ -399,6 +403,7 @@ export class DesktopService implements Desktop {
 
   /** Checks coordinates against the screen, then runs `task` (the controller runs actions one at a time). */
   private async withInput<T>(points: Array<[number, number]>, task: (input: InputController) => Promise<T>): Promise<T> {
+    this.control.check();
     const s = await this.live();
     const { width, height } = s.conn.screen;
     for (const [x, y] of points) {
@@ -416,6 +421,7 @@ export class DesktopService implements Desktop {
   }
 
   async clipboardSet(text: string, selection: Selection | "both"): Promise<void> {
+    this.control.check();
     const s = await this.live();
     await s.clipboard.set(text, selection);
   }

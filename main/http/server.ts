@@ -18,6 +18,7 @@ import { registerAgentRoutes } from "./routes/agents.js";
 import { registerConfigRoutes } from "./routes/config.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
+import { registerControlRoutes } from "./routes/control.js";
 import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
@@ -105,7 +106,8 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
       const header = request.headers.authorization;
       let presented: string | undefined;
       if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
-      else if (request.headers.upgrade?.toLowerCase() === "websocket") {
+      // a WebSocket, or a <video>/download link in a page, cannot send a header: they carry ?access_token=
+      else if (request.headers.upgrade?.toLowerCase() === "websocket" || (request.method === "GET" && /^\/v1\/desktop\/recordings\/[^/?]+\/download(\?|$)/.test(request.url))) {
         presented = new URL(request.url, "http://x").searchParams.get("access_token") ?? undefined;
       }
       if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
@@ -141,6 +143,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
 
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);
+  registerControlRoutes(app, services.desktop);
   registerFsRoutes(app, services.fs);
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "desktop_start_failed"
   | "desktop_dependencies_missing"
   | "conflict"
+  | "control_held"
   | "payload_too_large"
   | "timeout"
   | "token_invalid"
