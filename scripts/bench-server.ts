@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRequire } from "node:module";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -36,7 +37,19 @@ export async function startGlasspane(stateDir: string, env: NodeJS.ProcessEnv = 
   return { server, base };
 }
 
-/** The reference server's binary, from the @sandbox-agent/cli dev dependency. */
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The reference server's binary (`sandbox-agent`, from the @sandbox-agent/cli dev dependency). */
 export function referenceBinary(): string {
   const require = createRequire(import.meta.url);
   try {

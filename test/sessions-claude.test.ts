@@ -33,4 +33,8 @@ it("claude: install, session, a Bash tool allowed once then rejected, destroy, d
   const { events } = await runCodingAgentStory(server, "claude", { expectPermission: true });
   assert.ok(stub.requests.some((r) => r.path.endsWith("/messages")), "Claude Code called the local Messages API");
   assert.ok(events.length > 0);
+  // its config options, read from the adapter itself
+  const info = await server.sdk.getAgent("claude", { config: true });
+  assert.equal(info.configError ?? null, null, `no config error: ${info.configError}`);
+  assert.ok((info.configOptions ?? []).length > 0, "claude offers config options");
 });

@@ -191,6 +191,34 @@ describe("the SSE stream", () => {
     await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
   });
 
+  it("keeps a capped log: the oldest events go, and a replay says where it starts", async () => {
+    const id = serverId();
+    const sessionId = await openMock(id);
+    // one chunk per word: more events than a server keeps (10 000)
+    const words = Array.from({ length: 10_100 }, (_, i) => `w${i}`).join(" ");
+    await rpc(id, 3, "session/prompt", { sessionId, prompt: [{ type: "text", text: words }] });
+    const replay = await readSse(id, (ev) => ev.some((e) => e.data.id === 3 && e.data.result));
+    const first = replay.events[0]!.id;
+    assert.ok(first > 1, "the first events were dropped");
+    assert.ok(replay.events.length <= 10_000, `at most 10 000 kept (${replay.events.length})`);
+    assert.ok(replay.comments.some((c) => c.includes(`replay starts at event ${first}`)), `the replay says it starts at ${first}: ${replay.comments}`);
+    await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
+  });
+
+  it("large envelopes sent at once all reach the agent: a full pipe is waited for, not refused", async () => {
+    const id = serverId();
+    await openMock(id);
+    const big = "x".repeat(1024 * 1024);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => post(id, { jsonrpc: "2.0", id: 100 + i, method: "_mock/echo", params: { big } })),
+    );
+    for (const [i, res] of answers.entries()) {
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(await res.json(), { jsonrpc: "2.0", id: 100 + i, result: { ok: true, method: "_mock/echo" } });
+    }
+    await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
+  });
+
   it("delivers agent requests and takes the client's response with a 202", async () => {
     const id = serverId();
     const sessionId = await openMock(id);
@@ -245,6 +273,7 @@ describe("stopping agents", () => {
     const problem = await res.json();
     assert.equal(problem.type, "urn:glasspane:error:agent_process_exited");
     assert.match(problem.detail, /killed by SIGKILL/);
+    await eventually("the agent to be listed exited", async () => (await server.sdk.getProcess(agent.id)).status === "exited");
     const agentInfo = await server.sdk.getAgent("mock");
     assert.ok(agentInfo.serverStatus, "the agent list reports a server status");
     await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
@@ -321,6 +350,17 @@ describe("errors, as problems", () => {
   });
 });
 
+describe("the OpenAPI document", () => {
+  it("lists the agent, ACP and config routes under the SDK's operation ids", async () => {
+    const doc = (await (await server.fetch("/v1/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId: string }>> };
+    const ops = Object.values(doc.paths).flatMap((methods) => Object.values(methods).map((o) => o.operationId));
+    assert.deepEqual(ops.filter((id, i) => ops.indexOf(id) !== i), [], "operationIds are unique");
+    for (const op of ["get_v1_agents", "get_v1_agent", "post_v1_agent_install", "get_v1_acp_servers", "get_v1_acp", "post_v1_acp", "delete_v1_acp", "get_v1_config_mcp", "put_v1_config_mcp", "delete_v1_config_mcp", "get_v1_config_skills", "put_v1_config_skills", "delete_v1_config_skills"]) {
+      assert.ok(ops.includes(op), `${op} is documented`);
+    }
+  });
+});
+
 describe("config per directory", () => {
   it("stores, reads and deletes MCP servers and skills", async () => {
     const directory = path.join(work, "project");
@@ -338,6 +378,14 @@ describe("config per directory", () => {
     assert.deepEqual(await sdk.getSkillsConfig({ directory, skillName: "s" }), { sources: [{ type: "github", source: "o/r", skills: ["a"] }] });
     await sdk.deleteSkillsConfig({ directory, skillName: "s" });
     await expectProblem(sdk.getSkillsConfig({ directory, skillName: "s" }), 404, "not_found");
+
+    // a session opened in the directory gets its enabled MCP servers beside the ones it passes
+    await sdk.setMcpConfig({ directory, mcpName: "off" }, { type: "local", command: "never", enabled: false });
+    const id = serverId();
+    await rpc(id, 1, "initialize", { protocolVersion: 1 }, "mock");
+    const opened = await rpc(id, 2, "session/new", { cwd: directory, mcpServers: [{ name: "mine", command: "x", args: [], env: [] }] });
+    assert.deepEqual(opened.result._meta.mcpServers, ["mine", "web"]);
+    await server.fetch(`/v1/acp/${id}`, { method: "DELETE" });
 
     await expectProblem(sdk.setMcpConfig({ directory: "relative/dir", mcpName: "x" }, { type: "local", command: "c" }), 400, "invalid_request");
     await expectProblem(sdk.setMcpConfig({ directory, mcpName: "x" }, { type: "carrier-pigeon" } as any), 400, "invalid_request");

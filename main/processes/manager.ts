@@ -404,11 +404,16 @@ export class ManagedProcess extends EventEmitter {
     const stdin = child?.kind === "pipe" ? child.proc.stdin : null;
     if (this.status !== "running" || !stdin || stdin.destroyed || stdin.writableEnded) throw conflict(`process ${this.id} has exited; it takes no more input`);
     if (stdin.write(data)) return data.length;
-    const drained = once(stdin, "drain").then(() => "drained" as const);
-    const exited = once(this, "exit").then(() => "exited" as const);
+    // the listeners that lose the race are removed, so a busy pipe does not pile them up
+    const done = new AbortController();
+    const drained = once(stdin, "drain", { signal: done.signal }).then(() => "drained" as const, () => "aborted" as const);
+    const exited = once(this, "exit", { signal: done.signal }).then(() => "exited" as const, () => "aborted" as const);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), timeoutMs)));
-    const outcome = await Promise.race([drained, exited, late]).finally(() => clearTimeout(timer));
+    const outcome = await Promise.race([drained, exited, late]).finally(() => {
+      clearTimeout(timer);
+      done.abort();
+    });
     if (outcome === "exited") throw conflict(`process ${this.id} exited before it read its input`);
     if (outcome === "late") throw new GlasspaneError("timeout", 504, `process ${this.id} did not read its input within ${timeoutMs} ms`);
     return data.length;

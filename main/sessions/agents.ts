@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { AgentCapabilities } from "./types.js";
 
 /** What an agent's process needs to start here: program, arguments, extra environment. */
@@ -72,6 +74,15 @@ const CODING: AgentCapabilities = {
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
+/** Whether codex's own config.toml sets `key` at the top level (then it wins over what Glasspane would pass). */
+function codexConfigSets(home: string, key: string): boolean {
+  try {
+    return new RegExp(`^\\s*${key}\\s*=`, "m").test(readFileSync(path.join(home, "config.toml"), "utf8").split(/^\[/m)[0]!);
+  } catch {
+    return false;
+  }
+}
+
 /** TOML string literal for a codex `-c key=value` override. */
 const toml = (s: string) => JSON.stringify(s);
 
@@ -107,12 +118,15 @@ export const AGENTS: AgentDefinition[] = [
     credentialEnv: ["OPENAI_API_KEY", "CODEX_API_KEY"],
     capabilities: CODING,
     launch: ({ program, env, home }) => {
+      const codexHome = env.CODEX_HOME ?? home;
+      const args: string[] = [];
       // Glasspane's computer is the sandbox: codex's own (bubblewrap and a helper binary
       // its npm package lacks) cannot run here, and every command would fail in it
-      const args: string[] = ["-c", 'sandbox_mode="danger-full-access"'];
+      if (!codexConfigSets(codexHome, "sandbox_mode")) args.push("-c", 'sandbox_mode="danger-full-access"');
       const base = env.OPENAI_BASE_URL;
-      // codex-acp ignores OPENAI_BASE_URL: a provider entry pointing at it does the same
-      if (base) {
+      // codex-acp ignores OPENAI_BASE_URL: a provider entry pointing at it does the same,
+      // unless codex's own config chose a provider
+      if (base && !codexConfigSets(codexHome, "model_provider")) {
         args.push(
           "-c",
           `model_providers.glasspane={name="glasspane",base_url=${toml(base)},env_key="OPENAI_API_KEY",wire_api="responses"}`,
@@ -120,7 +134,7 @@ export const AGENTS: AgentDefinition[] = [
           'model_provider="glasspane"',
         );
       }
-      const extra: Record<string, string> = { CODEX_HOME: env.CODEX_HOME ?? home };
+      const extra: Record<string, string> = { CODEX_HOME: codexHome };
       // its codex-api-key auth method reads CODEX_API_KEY; the standard key stands in for it
       if (!env.CODEX_API_KEY && env.OPENAI_API_KEY) extra.CODEX_API_KEY = env.OPENAI_API_KEY;
       return { command: program, args, env: extra };

@@ -19,6 +19,11 @@ export class ConfigStore {
     return entries[name];
   }
 
+  /** Every entry of a directory (none when it has no config). */
+  all(directory: string): Record<string, unknown> {
+    return path.isAbsolute(directory) ? this.read(this.file(directory, "*")) : {};
+  }
+
   set(directory: string, name: string, value: unknown): void {
     const file = this.file(directory, name);
     const entries = this.read(file);

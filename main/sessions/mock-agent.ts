@@ -44,11 +44,12 @@ class MockAgent implements acp.Agent {
     return {};
   }
 
-  async newSession(_params: acp.NewSessionRequest): Promise<acp.NewSessionResponse> {
+  async newSession(params: acp.NewSessionRequest): Promise<acp.NewSessionResponse> {
     const sessionId = `mock-${randomUUID()}`;
     const session: MockSession = { model: MODELS[0]!.value, cancelled: false };
     this.sessions.set(sessionId, session);
-    return { sessionId, configOptions: configOptions(session) };
+    // the MCP servers it was given, so a caller can see what reached the agent
+    return { sessionId, configOptions: configOptions(session), _meta: { mcpServers: params.mcpServers.map((s) => s.name) } };
   }
 
   async setSessionConfigOption(params: acp.SetSessionConfigOptionRequest): Promise<acp.SetSessionConfigOptionResponse> {

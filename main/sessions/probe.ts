@@ -39,30 +39,16 @@ export async function probeConfigOptions(spawner: AgentSpawner, agent: AgentDefi
 /** `configOptions` as the agent gives them, or the same shape built from its models and modes. */
 function configOptionsOf(session: Record<string, unknown>): unknown[] {
   if (Array.isArray(session.configOptions)) return session.configOptions;
-  const options: unknown[] = [];
   const models = session.models as { currentModelId?: string; availableModels?: { modelId: string; name?: string }[] } | undefined;
-  if (models?.availableModels?.length) {
-    options.push({
-      id: "model",
-      name: "Model",
-      category: "model",
-      type: "select",
-      currentValue: models.currentModelId ?? models.availableModels[0]!.modelId,
-      options: models.availableModels.map((m) => ({ value: m.modelId, name: m.name ?? m.modelId })),
-    });
-  }
   const modes = session.modes as { currentModeId?: string; availableModes?: { id: string; name?: string }[] } | undefined;
-  if (modes?.availableModes?.length) {
-    options.push({
-      id: "mode",
-      name: "Mode",
-      category: "mode",
-      type: "select",
-      currentValue: modes.currentModeId ?? modes.availableModes[0]!.id,
-      options: modes.availableModes.map((m) => ({ value: m.id, name: m.name ?? m.id })),
-    });
-  }
-  return options;
+  return [
+    select("model", "Model", models?.currentModelId, (models?.availableModels ?? []).map((m) => ({ value: m.modelId, name: m.name ?? m.modelId }))),
+    select("mode", "Mode", modes?.currentModeId, (modes?.availableModes ?? []).map((m) => ({ value: m.id, name: m.name ?? m.id }))),
+  ].filter((o) => o !== undefined);
 }
 
-
+/** An ACP select config option; undefined when there is nothing to choose from. */
+function select(id: string, name: string, current: string | undefined, options: { value: string; name: string }[]) {
+  if (options.length === 0) return undefined;
+  return { id, name, category: id, type: "select", currentValue: current ?? options[0]!.value, options };
+}

@@ -9,6 +9,7 @@ import { AcpServer } from "./acp-server.js";
 import { AGENTS, findAgent, type AgentDefinition } from "./agents.js";
 import { ConfigStore } from "./config-store.js";
 import { AgentInstaller } from "./installer.js";
+import { mcpServersFor } from "./mcp-servers.js";
 import { probeConfigOptions } from "./probe.js";
 import type {
   AcpEnvelope,
@@ -96,7 +97,7 @@ export class SessionService implements Sessions {
       throw conflict(`ACP server ${serverId} runs agent "${server.agent}", not "${agentId}"`);
     }
     const isRequest = typeof envelope.method === "string" && envelope.id !== undefined && envelope.id !== null;
-    if (isRequest) return server.request(envelope);
+    if (isRequest) return server.request(envelope.method === "session/new" ? this.withDirectoryMcp(envelope) : envelope);
     await server.send(envelope);
     return undefined;
   }
@@ -141,6 +142,21 @@ export class SessionService implements Sessions {
 
   deleteSkillsConfig(q: SkillsConfigQuery): void {
     this.skills.delete(q.directory, q.skillName);
+  }
+
+  /** A session opened in a directory also gets the MCP servers stored for it (`/v1/config/mcp`). */
+  private withDirectoryMcp(envelope: AcpEnvelope): AcpEnvelope {
+    const params = envelope.params as { cwd?: unknown; mcpServers?: unknown } | undefined;
+    if (!params || typeof params.cwd !== "string") return envelope;
+    let stored: Record<string, unknown>;
+    try {
+      stored = this.mcp.all(params.cwd);
+    } catch {
+      return envelope; // an unreadable config is the agent's session without it, not a failed session
+    }
+    const passed = Array.isArray(params.mcpServers) ? (params.mcpServers as { name?: unknown }[]) : [];
+    const added = mcpServersFor(stored, passed, this.env);
+    return added.length ? { ...envelope, params: { ...params, mcpServers: [...passed, ...added] } } : envelope;
   }
 
   /** Stops every agent (their process groups included) and waits for them, up to `waitMs`. */

@@ -20,6 +20,8 @@ export async function runCodingAgentStory(server: TestServer, agent: string, opt
   assert.ok(install.artifacts.length >= 1, "the install lists its artifacts");
   assert.ok(existsSync(install.artifacts[0]!.path), `${install.artifacts[0]!.path} exists`);
   assert.ok(install.artifacts[0]!.path.startsWith(server.stateDir), "installed into the state directory");
+  const again = await sdk.installAgent(agent);
+  assert.equal(again.already_installed, true, "a second install finds the pinned version in place");
   const info = await sdk.getAgent(agent);
   assert.equal(info.installed, true);
   assert.equal(info.credentialsAvailable, true);
@@ -49,6 +51,7 @@ export async function runCodingAgentStory(server: TestServer, agent: string, opt
   assert.ok(updates(events, "tool_call").length > 0, "the tool call arrived through onEvent");
   if (options.expectPermission) {
     assert.equal(asked.length, 1, "asked for permission once");
+    assert.deepEqual(asked[0]!.options.map((o) => o.kind).sort(), ["allow_always", "allow_once", "reject_once"]);
     assert.ok(asked[0]!.availableReplies.includes("once"));
   }
 

@@ -53,7 +53,8 @@ export function registerAcpRoutes(app: App, sessions: Sessions, options: AcpRout
     },
     async (req, reply) => {
       const answer = await sessions.post(req.params.server_id, req.query.agent ?? undefined, req.body);
-      if (answer) return answer;
+      // sent as the agent wrote it, not through the schema's serializer (which drops unknown fields)
+      if (answer) return reply.type("application/json").send(JSON.stringify(answer) as never);
       return reply.code(202).send(undefined as never);
     },
   );

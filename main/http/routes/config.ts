@@ -1,28 +1,53 @@
-import type { Sessions } from "../../sessions/types.js";
+import type { TSchema } from "typebox";
+import type { McpConfigQuery, Sessions, SkillsConfigQuery } from "../../sessions/types.js";
 import type { App } from "../server.js";
 import * as S from "../schemas/sessions.js";
 
 const tags = ["config"];
-const deleted = { 204: { type: "null", description: "done" } };
+const done = { 204: { type: "null", description: "done" } };
+
+interface EntryKind<Q> {
+  path: string;
+  name: string;
+  query: TSchema;
+  body: TSchema;
+  get(q: Q): unknown;
+  set(q: Q, value: unknown): void;
+  remove(q: Q): void;
+}
+
+/** GET / PUT / DELETE of one kind of entry stored per directory. */
+function registerEntry<Q>(app: App, kind: EntryKind<Q>) {
+  const opId = (method: string) => `${method}_v1_config_${kind.name}`;
+  app.get(kind.path, { schema: { tags, operationId: opId("get"), querystring: kind.query, response: { 200: kind.body } } }, (req) => kind.get(req.query as Q) as never);
+  app.put(kind.path, { schema: { tags, operationId: opId("put"), querystring: kind.query, body: kind.body, response: done } }, (req, reply) => {
+    kind.set(req.query as Q, req.body);
+    void reply.code(204).send(null);
+  });
+  app.delete(kind.path, { schema: { tags, operationId: opId("delete"), querystring: kind.query, response: done } }, (req, reply) => {
+    kind.remove(req.query as Q);
+    void reply.code(204).send(null);
+  });
+}
 
 /** `/v1/config/mcp` and `/v1/config/skills`: entries stored per directory. */
 export function registerConfigRoutes(app: App, sessions: Sessions) {
-  app.get("/v1/config/mcp", { schema: { tags, operationId: "get_v1_config_mcp", querystring: S.McpConfigQuery, response: { 200: S.McpServerConfig } } }, (req) => sessions.getMcpConfig(req.query) as never);
-  app.put("/v1/config/mcp", { schema: { tags, operationId: "put_v1_config_mcp", querystring: S.McpConfigQuery, body: S.McpServerConfig, response: deleted } }, (req, reply) => {
-    sessions.setMcpConfig(req.query, req.body);
-    void reply.code(204).send(null);
+  registerEntry<McpConfigQuery>(app, {
+    path: "/v1/config/mcp",
+    name: "mcp",
+    query: S.McpConfigQuery,
+    body: S.McpServerConfig,
+    get: (q) => sessions.getMcpConfig(q),
+    set: (q, v) => sessions.setMcpConfig(q, v),
+    remove: (q) => sessions.deleteMcpConfig(q),
   });
-  app.delete("/v1/config/mcp", { schema: { tags, operationId: "delete_v1_config_mcp", querystring: S.McpConfigQuery, response: deleted } }, (req, reply) => {
-    sessions.deleteMcpConfig(req.query);
-    void reply.code(204).send(null);
-  });
-  app.get("/v1/config/skills", { schema: { tags, operationId: "get_v1_config_skills", querystring: S.SkillsConfigQuery, response: { 200: S.SkillsConfig } } }, (req) => sessions.getSkillsConfig(req.query) as never);
-  app.put("/v1/config/skills", { schema: { tags, operationId: "put_v1_config_skills", querystring: S.SkillsConfigQuery, body: S.SkillsConfig, response: deleted } }, (req, reply) => {
-    sessions.setSkillsConfig(req.query, req.body);
-    void reply.code(204).send(null);
-  });
-  app.delete("/v1/config/skills", { schema: { tags, operationId: "delete_v1_config_skills", querystring: S.SkillsConfigQuery, response: deleted } }, (req, reply) => {
-    sessions.deleteSkillsConfig(req.query);
-    void reply.code(204).send(null);
+  registerEntry<SkillsConfigQuery>(app, {
+    path: "/v1/config/skills",
+    name: "skills",
+    query: S.SkillsConfigQuery,
+    body: S.SkillsConfig,
+    get: (q) => sessions.getSkillsConfig(q),
+    set: (q, v) => sessions.setSkillsConfig(q, v),
+    remove: (q) => sessions.deleteSkillsConfig(q),
   });
 }
