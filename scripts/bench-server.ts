@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import net from "node:net";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -51,5 +52,17 @@ export function spawnReference(port: number, stateDir: string): ChildProcess {
   return spawn(referenceBinary(), ["server", "--no-token", "--no-telemetry", "--host", "127.0.0.1", "--port", String(port)], {
     stdio: ["ignore", "ignore", "ignore"],
     env: { ...process.env, HOME: stateDir, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" },
+  });
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
   });
 }

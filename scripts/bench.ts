@@ -9,13 +9,12 @@
 //   BENCH_DISPLAY=99    first X display number the two desktops probe upward from
 //   BENCH_ONLY=glasspane  skip the reference
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BenchHttpClient } from "./bench-http.js";
-import { spawnReference } from "./bench-server.js";
+import { freePort, spawnReference } from "./bench-server.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const N = Number(process.env.BENCH_N ?? 60);
@@ -70,16 +69,6 @@ const json = async (t: Target, method: string, p: string, body?: unknown) => JSO
 
 // ---- processes ----
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitHealthy(base: string, proc: ChildProcess, what: string): Promise<void> {
   const deadline = Date.now() + 30_000;

@@ -11,6 +11,7 @@ import type { BetaToolUseBlock, BetaComputerToolUseBlock, BetaToolComputerUse202
 import type { ComputerUsePreviewTool, ResponseComputerToolCall, ResponseInputItem } from "openai/resources/responses/responses";
 import { eventually, startServer, type TestServer } from "./support/server.js";
 import { Scale } from "../main/actions/scale.js";
+import type { WindowInfo } from "../main/desktop/types.js";
 import { sleep } from "../main/shared/deadline.js";
 
 const DISPLAY_SIZE = { width: 1440, height: 900 };
@@ -67,14 +68,7 @@ async function json<T>(p: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
-interface Win {
-  id: string;
-  title: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+type Win = WindowInfo;
 const windows = () => json<{ windows: Win[] }>("/v1/desktop/windows").then((r) => r.windows);
 async function windowTitled(title: string): Promise<Win> {
   let found: Win | undefined;
