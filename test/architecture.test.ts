@@ -14,13 +14,15 @@ const ALLOWED: Record<string, string[]> = {
   desktop: ["shared", "processes"],
   fs: ["shared"],
   stream: ["shared", "processes", "desktop/types.ts"],
+  sessions: ["shared", "processes"],
   // the HTTP layer sees the services only through their interfaces and types
-  // the action executor works over the Desktop interface; key names come from the one table
-  actions: ["shared", "desktop/types.ts", "desktop/keys.ts"],
-  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts", "actions/types.ts", "actions/schema.ts"],
-  app: ["shared", "processes", "desktop", "fs", "stream", "actions", "http"],
+    // the action executor works over the Desktop interface; key names come from the one table
+    actions: ["shared", "desktop/types.ts", "desktop/keys.ts"],
+    // (and the data channel's input decoder, which the control socket speaks too)
+    http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts", "stream/input.ts", "sessions/types.ts", "actions/types.ts", "actions/schema.ts"],
+    app: ["shared", "processes", "desktop", "fs", "stream", "sessions", "actions", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
-  electron: ["app"],
+  electron: ["shared", "app"],
 };
 
 function tsFiles(dir: string): string[] {

@@ -8,6 +8,7 @@ import { createHttpServer, type App, type HttpOptions } from "../http/server.js"
 import { ProcessManager } from "../processes/manager.js";
 import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
+import { SessionService } from "../sessions/service.js";
 import { StreamService } from "../stream/service.js";
 import { ActionService } from "../actions/service.js";
 import { defaultStateDir } from "../shared/paths.js";
@@ -24,6 +25,8 @@ export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
   fsRoot?: string;
   /** disk budget of all recordings together (default 2 GiB) */
   recordingBudgetBytes?: number;
+  /** how long a POSTed ACP request waits for the agent's answer (10 min) */
+  acpRequestTimeoutMs?: number;
 }
 
 export interface Runtime {
@@ -34,6 +37,7 @@ export interface Runtime {
   stream: StreamService;
   actions: ActionService;
   processes: ProcessManager;
+  sessions: SessionService;
   close(): Promise<void>;
 }
 
@@ -50,9 +54,17 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   // a server reachable only on loopback offers only loopback ICE candidates
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
   const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
+  const sessions = new SessionService(processes, {
+    stateDir,
+    requestTimeoutMs: config.acpRequestTimeoutMs,
+    display: async () => {
+      const status = await desktop.status();
+      return status.state === "active" ? (status.display ?? undefined) : undefined;
+    },
+  });
   const actions = new ActionService(desktop);
-  const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, actions });
+  const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, actions });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -68,11 +80,13 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     stream,
     actions,
     processes,
+    sessions,
     close: () =>
       (closing ??= (async () => {
         await http.close().catch(() => undefined);
         await recordings.close();
         await stream.shutdown().catch(() => undefined);
+        await sessions.shutdown();
         await desktop.shutdown();
         await processes.shutdown();
       })()),

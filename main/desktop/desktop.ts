@@ -14,6 +14,7 @@ import { Clipboard } from "./clipboard.js";
 import { WindowManager } from "./windows.js";
 import { DamageFeed, DamageMonitor } from "./damage.js";
 import { waitForScreen } from "./settle.js";
+import { DesktopControl } from "./control.js";
 import type {
   Desktop,
   DesktopStartOptions,
@@ -76,6 +77,8 @@ export class DesktopService implements Desktop {
   private transition: Promise<unknown> | undefined;
   private readonly stopHooks: Array<() => Promise<void>> = [];
   private readonly damageFeed = new DamageFeed();
+  /** a person's lease on the input; checked by every input method */
+  readonly control = new DesktopControl();
 
   constructor(
     private readonly processes: ProcessManager,
@@ -134,6 +137,7 @@ export class DesktopService implements Desktop {
         .map((p) => ({ name: p.name, pid: p.pid, running: p.status === "running", logPath: p.logPath })),
       runtimeLogPath: cfg ? this.runtimeLogPath(cfg) : null,
       capturePath: this.session?.capture.path ?? null,
+      control: this.control.status(),
     };
     if (this.state === "active" && this.session) {
       const windows = await this.session.windows.list().catch(() => []);
@@ -400,6 +404,7 @@ export class DesktopService implements Desktop {
     if (delayMs < 0 || delayMs > 1000) throw invalid("delayMs must be between 0 and 1000");
     const s = await this.live();
     if (delayMs === 0 && s.input.unmappedCharacters(text) >= PASTE_MIN_UNMAPPED) {
+      this.control.check();
       await pasteText(s, text);
       return;
     }
@@ -420,6 +425,7 @@ export class DesktopService implements Desktop {
 
   /** Checks coordinates against the screen, then runs `task` (the controller runs actions one at a time). */
   private async withInput<T>(points: Array<[number, number]>, task: (input: InputController) => Promise<T>): Promise<T> {
+    this.control.check();
     const s = await this.live();
     const { width, height } = s.conn.screen;
     for (const [x, y] of points) {
@@ -437,6 +443,7 @@ export class DesktopService implements Desktop {
   }
 
   async clipboardSet(text: string, selection: Selection | "both"): Promise<void> {
+    this.control.check();
     const s = await this.live();
     await s.clipboard.set(text, selection);
   }
