@@ -327,7 +327,7 @@ describe("settling (XDamage)", () => {
     await assertSettled(r);
   });
 
-  it("after a click that opens a dialog 400 ms later the screenshot shows the dialog", async () => {
+  it("after Return on a command that opens a zenity dialog 400 ms later the screenshot shows the dialog", async () => {
     const shell = await windowTitled("shell");
     await step({ dialect: "native", actions: [{ type: "click", x: shell.x + 100, y: shell.y + 100 }, { type: "type", text: "clear; sleep 0.4; zenity --info --text=opened" }] });
     const r = await step<{ screenshot: { data: string } | null }>({ dialect: "native", actions: [{ type: "key", keys: "Return" }] });
