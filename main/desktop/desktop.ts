@@ -12,9 +12,10 @@ import { clipRect, contentTypes, encodeFrame } from "./encode.js";
 import { InputController } from "./input.js";
 import { Clipboard } from "./clipboard.js";
 import { WindowManager } from "./windows.js";
-import { DesktopControl } from "./control.js";
 import { DamageFeed, DamageMonitor } from "./damage.js";
 import { waitForScreen } from "./settle.js";
+import { programsWorking } from "./activity.js";
+import { DesktopControl } from "./control.js";
 import type {
   Desktop,
   DesktopStartOptions,
@@ -404,6 +405,7 @@ export class DesktopService implements Desktop {
     if (delayMs < 0 || delayMs > 1000) throw invalid("delayMs must be between 0 and 1000");
     const s = await this.live();
     if (delayMs === 0 && s.input.unmappedCharacters(text) >= PASTE_MIN_UNMAPPED) {
+      this.control.check();
       await pasteText(s, text);
       return;
     }
@@ -524,7 +526,8 @@ export class DesktopService implements Desktop {
     for (const [name, v] of [["quietMs", options.quietMs], ["timeoutMs", options.timeoutMs], ["firstChangeMs", options.firstChangeMs]] as const) {
       if (v != null && (!Number.isFinite(v) || v < 0 || v > LIMITS.holdMs.max)) throw invalid(`${name} must be between 0 and ${LIMITS.holdMs.max} ms (got ${v})`);
     }
-    return waitForScreen(this.damageFeed, options);
+    const display = `:${this.config!.displayNum}`;
+    return waitForScreen(this.damageFeed, options, (since) => programsWorking(display, since));
   }
 
   private appEnv(): Record<string, string> {
