@@ -3,7 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import which from "which";
 import { conflict, GlasspaneError, invalid, notFound } from "../shared/errors.js";
-import type { LogEntry, ManagedProcess, ProcessManager } from "./manager.js";
+import type { ManagedProcess } from "./managed-process.js";
+import type { ProcessManager } from "./manager.js";
+import type { LogEntry } from "./spec.js";
 import type {
   LogSubscription,
   ProcessConfig,

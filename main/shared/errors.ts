@@ -18,6 +18,7 @@ export type ErrorCode =
   | "permission_denied"
   | "unsupported_media_type"
   | "insufficient_storage"
+  | "out_of_descriptors"
   | "x11_error"
   | "recording_failed"
   | "internal";

@@ -1,0 +1,97 @@
+import { readFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import which from "which";
+import { sleep } from "../shared/deadline.js";
+
+const setpriv = which.sync("setpriv", { nothrow: true });
+const bash = which.sync("bash", { nothrow: true });
+
+/**
+ * Closes every descriptor above stderr before the program runs. node-pty opens each
+ * terminal's /dev/ptmx without close-on-exec, and Node offers no fcntl, so without this
+ * every later child could read and type into earlier terminals, and keep them open
+ * after the runtime died. `exec` keeps the pid the program's own.
+ */
+const CLOSE_INHERITED = 'for f in /proc/$$/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done; exec "$@"';
+
+/**
+ * How a child is started: with its inherited descriptors closed (above), and with the
+ * parent-death signal set, so it does not outlive a runtime that is killed outright
+ * (SIGKILL, OOM; a leftover Xvfb would hold its display). util-linux's setpriv sets the
+ * signal and then execs, so the pid stays the child's own.
+ */
+export function childCommand(command: string, args: string[]): [string, string[]] {
+  let [file, argv] = [command, args];
+  if (bash) [file, argv] = [bash, ["-c", CLOSE_INHERITED, "glasspane-exec", file, ...argv]];
+  if (setpriv) [file, argv] = [setpriv, ["--pdeathsig", "TERM", "--", file, ...argv]];
+  return [file, argv];
+}
+
+/**
+ * Start time of a pid in clock ticks since boot, or null when it is gone or a zombie (it
+ * has exited; only its parent has not reaped it yet): a pid plus this names one process.
+ */
+export function pidStartTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // the command name (field 2) may hold spaces and parentheses: count from the last ")"
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return null;
+    return Number(fields[19]);
+  } catch {
+    return null;
+  }
+}
+
+/** The process state letter of /proc/<pid>/stat (R, S, T for stopped, Z ...), or null when gone. */
+export function pidState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return null;
+  }
+}
+
+export function signalName(n: number): string {
+  return Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
+
+/** Whether a group still has a member. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A group leader can exit before what it started (openbox's autostart leaves dbus-launch
+ * behind): give the rest of its group a moment to follow, then SIGKILL what is left.
+ */
+export async function reapGroup(pgid: number, graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  if (groupAlive(pgid)) deliver(pgid, "SIGTERM", true);
+  while (groupAlive(pgid) && Date.now() < deadline) await sleep(50);
+  if (groupAlive(pgid)) deliver(pgid, "SIGKILL", true);
+}
+
+/** Sends a signal to a process or its whole group; false when nothing was there to receive it. */
+export function deliver(pid: number, signal: NodeJS.Signals, group: boolean): boolean {
+  try {
+    process.kill(group ? -pid : pid, signal);
+    return true;
+  } catch {
+    if (!group) return false;
+    return deliver(pid, signal, false);
+  }
+}
+
+/** Whether a spawn or open failed because the process or the system ran out of descriptors. */
+export function isDescriptorExhaustion(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const message = (err as Error | undefined)?.message ?? "";
+  return code === "EMFILE" || code === "ENFILE" || /\bE[MN]FILE\b/.test(message);
+}
