@@ -40,7 +40,10 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const stateDir = config.stateDir ?? defaultStateDir();
   mkdirSync(stateDir, { recursive: true });
   const limits = { ...DEFAULT_PROCESS_CONFIG };
-  const processes = new ProcessManager(stateDir, { maxLogBytes: () => limits.maxLogBytesPerProcess });
+  const processes = new ProcessManager(stateDir, {
+    maxLogBytes: () => limits.maxLogBytesPerProcess,
+    maxFinishedProcesses: () => limits.maxFinishedProcesses,
+  });
   const processApi = new ProcessService(processes, limits);
   const desktop = new DesktopService(processes, stateDir);
   const recordings = new RecordingService(processes, desktop, { budgetBytes: config.recordingBudgetBytes });

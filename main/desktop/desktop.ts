@@ -4,6 +4,7 @@ import which from "which";
 import { GlasspaneError, invalid, notFound } from "../shared/errors.js";
 import { pollUntil, sleep, withDeadline } from "../shared/deadline.js";
 import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
+import { checkSpawnInput } from "../processes/spawn-input.js";
 import { installCommand, missingDesktopDependencies } from "./dependencies.js";
 import { XConnection } from "./x11/connection.js";
 import { ScreenCapture } from "./capture.js";
@@ -450,6 +451,7 @@ export class DesktopService implements Desktop {
   async launch(app: string, args: string[], wait: boolean): Promise<LaunchResult> {
     const s = await this.live();
     if (!app.trim()) throw invalid("app must not be empty");
+    checkSpawnInput(app, args);
     const resolved = which.sync(app, { nothrow: true });
     if (!resolved) throw notFound(`application "${app}" was not found on PATH`, "app_not_found");
     const proc = await this.processes.spawn({
@@ -474,6 +476,7 @@ export class DesktopService implements Desktop {
   async open(target: string) {
     await this.live();
     if (!target.trim()) throw invalid("target must not be empty");
+    checkSpawnInput("xdg-open", [target]);
     const opener = which.sync("xdg-open", { nothrow: true });
     if (!opener) throw notFound("xdg-open is not installed (package xdg-utils)", "app_not_found");
     const proc = await this.processes.spawn({ name: "xdg-open", command: opener, args: [target], env: this.appEnv(), owner: "desktop" });

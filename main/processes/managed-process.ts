@@ -1,6 +1,7 @@
 import { EventEmitter, once } from "node:events";
 import path from "node:path";
-import { conflict } from "../shared/errors.js";
+import { conflict, GlasspaneError } from "../shared/errors.js";
+import { spawnFailure } from "./spawn-errors.js";
 import { sleep } from "../shared/deadline.js";
 import { adoptChild } from "./adopted-child.js";
 import type { Child, ChildSink } from "./child.js";
@@ -127,7 +128,7 @@ export class ManagedProcess extends EventEmitter {
       this.markExited(null, null);
       this.appendNote(`could not start: ${(err as Error).message}`);
       this.releaseFiles();
-      throw err;
+      throw err instanceof GlasspaneError ? err : spawnFailure(this.spec.command, err as Error);
     }
     this.child = child;
     this.pid = child.pid;

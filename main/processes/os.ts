@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import which from "which";
 import { sleep } from "../shared/deadline.js";
@@ -94,4 +94,26 @@ export function isDescriptorExhaustion(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const message = (err as Error | undefined)?.message ?? "";
   return code === "EMFILE" || code === "ENFILE" || /\bE[MN]FILE\b/.test(message);
+}
+
+/** Descriptors a spawn may need at once (three pipes, both ends) plus room for the server's own work. */
+const SPAWN_HEADROOM = 24;
+
+/**
+ * Whether the runtime has descriptors to spare for a spawn. Checked before spawning
+ * because a spawn that hits EMFILE inside Node leaves an 'error' on a child object execa
+ * never hands out, which would take the whole server down.
+ */
+export function descriptorsLeft(): number {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1];
+    if (!line || line === "unlimited") return Number.POSITIVE_INFINITY;
+    return Number(line) - readdirSync("/proc/self/fd").length;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+export function enoughDescriptorsToSpawn(): boolean {
+  return descriptorsLeft() > SPAWN_HEADROOM;
 }

@@ -4,10 +4,11 @@ import { execa, type ResultPromise } from "execa";
 import { conflict } from "../shared/errors.js";
 import { sleep } from "../shared/deadline.js";
 import type { Child, ChildStarter } from "./child.js";
-import { spawnFailure } from "./spawn-errors.js";
+import { checkDescriptorsForSpawn, spawnFailure } from "./spawn-errors.js";
 
 /** A child on plain pipes (execa): stdout and stderr are read, stdin is open when the spec asks. */
 export const startPipeChild: ChildStarter = async (spec, { file, args }, sink) => {
+  checkDescriptorsForSpawn(spec.command);
   const proc = execa(file, args, {
     cwd: spec.cwd,
     env: spec.env,
@@ -19,6 +20,7 @@ export const startPipeChild: ChildStarter = async (spec, { file, args }, sink) =
     detached: spec.processGroup ?? false,
     windowsHide: true,
   });
+  proc.on("error", () => {}); // reported below, through the spawn race and the result
   let lastOutputAt = 0;
   proc.stdout?.on("data", (d: Buffer) => {
     lastOutputAt = Date.now();
@@ -32,6 +34,8 @@ export const startPipeChild: ChildStarter = async (spec, { file, args }, sink) =
   const spawned: true | Error = await Promise.race([
     once(proc, "spawn").then(() => true as const),
     once(proc, "error").then(([err]) => err as Error),
+    // execa reports some refusals (a bad env, E2BIG) only as a failed result, with no event
+    proc.then((r) => (r.failed ? ((r.cause as Error | undefined) ?? new Error(r.shortMessage)) : (true as const))),
   ]);
   const release = () => {
     for (const s of [proc.stdin, proc.stdout, proc.stderr]) s?.destroy();

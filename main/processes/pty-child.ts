@@ -1,10 +1,11 @@
 import { spawn as spawnPty, type IPty } from "node-pty";
 import type { Child, ChildStarter } from "./child.js";
 import { signalName } from "./os.js";
-import { spawnFailure } from "./spawn-errors.js";
+import { checkDescriptorsForSpawn, spawnFailure } from "./spawn-errors.js";
 
 /** A child on a pseudo-terminal (node-pty): one `pty` output stream, input, resize and flow control. */
 export const startPtyChild: ChildStarter = async (spec, { file, args, cols, rows }, sink) => {
+  checkDescriptorsForSpawn(spec.command);
   let proc: IPty;
   try {
     proc = spawnPty(file, args, {

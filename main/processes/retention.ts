@@ -1,6 +1,7 @@
 import type { ManagedProcess } from "./managed-process.js";
+import { DEFAULT_PROCESS_CONFIG } from "./types.js";
 
-export const DEFAULT_MAX_FINISHED_PROCESSES = 256;
+export const DEFAULT_MAX_FINISHED_PROCESSES = DEFAULT_PROCESS_CONFIG.maxFinishedProcesses;
 /** How long the runtime's own finished processes stay listed (for their logs and exit code). */
 export const OWN_FINISHED_KEEP_MS = 60_000;
 

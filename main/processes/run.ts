@@ -3,7 +3,7 @@ import { execa, type ResultPromise } from "execa";
 import { sleep } from "../shared/deadline.js";
 import { childCommand, deliver } from "./os.js";
 import type { ProcessSpec, RunLimits, RunOutcome } from "./spec.js";
-import { spawnFailure } from "./spawn-errors.js";
+import { checkDescriptorsForSpawn, spawnFailure } from "./spawn-errors.js";
 
 /**
  * Runs a command to completion in its own process group, capturing at most
@@ -13,6 +13,7 @@ import { spawnFailure } from "./spawn-errors.js";
  */
 export async function runToCompletion(spec: Omit<ProcessSpec, "owner">, limits: RunLimits, track: Set<ResultPromise>): Promise<RunOutcome> {
   const began = performance.now();
+  checkDescriptorsForSpawn(spec.command);
   const [file, args] = childCommand(spec.command, spec.args ?? []);
   const child = execa(file, args, {
     cwd: spec.cwd,
@@ -24,6 +25,7 @@ export async function runToCompletion(spec: Omit<ProcessSpec, "owner">, limits: 
     detached: true,
     windowsHide: true,
   });
+  child.on("error", () => {}); // reported below, through the spawn race and the result
   track.add(child);
   try {
     const out = new CappedBuffer(limits.maxOutputBytes);
@@ -35,6 +37,8 @@ export async function runToCompletion(spec: Omit<ProcessSpec, "owner">, limits: 
     const spawned: true | Error = await Promise.race([
       once(child, "spawn").then(() => true as const),
       once(child, "error").then(([e]) => e as Error),
+      // execa reports some refusals (a bad env, E2BIG) only as a failed result, with no event
+      child.then((r) => (r.failed && !exit ? ((r.cause as Error | undefined) ?? new Error(r.shortMessage)) : (true as const))),
     ]);
     if (spawned !== true) {
       child.catch(() => undefined);
