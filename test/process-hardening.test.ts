@@ -4,8 +4,10 @@
 // every file a process writes stays within its cap.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readlinkSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { alive } from "./support/checks.js";
 import { eventually, startServer, type TestServer } from "./support/server.js";
 
 async function json(res: Response): Promise<any> {
@@ -82,7 +84,7 @@ describe("terminals stay with their process", () => {
     for (const p of [later, laterTty]) {
       await eventually(`${p.id} runs sleep`, () => openFiles(p.pid).length > 0 && statSync(`/proc/${p.pid}/exe`) !== undefined);
       // wait until the wrapper has exec'd the program
-      await eventually(`${p.id} is sleep itself`, async () => (await import("node:fs")).readFileSync(`/proc/${p.pid}/comm`, "utf8").trim() === "sleep");
+      await eventually(`${p.id} is sleep itself`, () => readFileSync(`/proc/${p.pid}/comm`, "utf8").trim() === "sleep");
       const files = openFiles(p.pid);
       assert.ok(!files.includes("/dev/ptmx"), `${p.id} (tty ${p.tty}) holds ${files.join(", ")}`);
       // sleep opens its locale files for a moment at start; what stays is inherited
@@ -167,5 +169,65 @@ describe("descriptors and files are bounded", () => {
     const all = readdirSync(dir).filter((f) => f.startsWith(`${proc.id}.`)).reduce((n, f) => n + size(f), 0);
     assert.ok(all <= 5 * cap, `all files of the process hold ${all} bytes`);
     await post(server, "/v1/processes/config", config);
+  });
+});
+
+/** Pids whose command line is exactly `sleep <seconds>`. */
+function sleepers(seconds: number): number[] {
+  return readdirSync("/proc").flatMap((name) => {
+    if (!/^\d+$/.test(name)) return [];
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8");
+      return cmd === `sleep\0${seconds}\0` && alive(Number(name)) ? [Number(name)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+describe("what a user process starts ends with it", () => {
+  it("stop ends its group, and a helper left by a crashed server is ended at the next start", async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), "glasspane-test-"));
+    let server = await startServer({ stateDir });
+    try {
+      const a = 4000 + Math.floor(Math.random() * 1000);
+      const inGroup = await json(await post(server, "/v1/processes", { command: "sh", args: ["-c", `sleep ${a} & sleep ${a} & wait`] }));
+      await eventually("two sleepers run", () => sleepers(a).length === 2);
+      await post(server, `/v1/processes/${inGroup.id}/stop?waitMs=5000`, {});
+      await eventually("the group ended with its leader", () => sleepers(a).length === 0);
+
+      // setsid leaves the group: only the marker finds it after the crash
+      const b = a + 1000;
+      await post(server, "/v1/processes", { command: "sh", args: ["-c", `setsid sleep ${b} & wait`] });
+      await eventually("the escaped sleeper runs", () => sleepers(b).length === 1);
+      const [escaped] = sleepers(b);
+      const exited = new Promise((r) => server.child.once("exit", r));
+      server.child.kill("SIGKILL");
+      await exited;
+      assert.ok(alive(escaped!), "the helper outlived the crashed server");
+      server = await startServer({ stateDir });
+      await eventually("the next runtime ended the helper", () => !alive(escaped!), 15_000);
+    } finally {
+      await server.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("one runtime per state directory", () => {
+  it("a second runtime on the same directory is refused with a clear message, the first's processes untouched", async () => {
+    const first = await startServer();
+    try {
+      const proc = await json(await post(first, "/v1/processes", { command: "sleep", args: ["300"] }));
+      await assert.rejects(startServer({ stateDir: first.stateDir }), /state directory .* is in use by another Glasspane runtime \(PID \d+/);
+      const again = await json(await first.fetch(`/v1/processes/${proc.id}`));
+      assert.equal(again.status, "running");
+      assert.ok(alive(proc.pid), "the first runtime's process still runs");
+      const next = await json(await post(first, "/v1/processes", { command: "true" }));
+      assert.equal(Number(next.id.split("_")[1]), Number(proc.id.split("_")[1]) + 1, "ids go on from the first runtime's own");
+      await post(first, `/v1/processes/${proc.id}/kill?waitMs=5000`, {});
+    } finally {
+      await first.stop();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { StreamService } from "../stream/service.js";
 import { defaultStateDir } from "../shared/paths.js";
+import { lockStateDir, type StateLock } from "./state-lock.js";
 import { version } from "./version.js";
 
 /** Everything `glasspane server` can be told; the HTTP options pass straight through. */
@@ -39,6 +40,16 @@ export interface Runtime {
 export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const stateDir = config.stateDir ?? defaultStateDir();
   mkdirSync(stateDir, { recursive: true });
+  const lock = lockStateDir(stateDir);
+  try {
+    return await startOnLockedDir(config, stateDir, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: StateLock): Promise<Runtime> {
   const limits = { ...DEFAULT_PROCESS_CONFIG };
   const processes = new ProcessManager(stateDir, {
     maxLogBytes: () => limits.maxLogBytesPerProcess,
@@ -74,6 +85,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
         await stream.shutdown().catch(() => undefined);
         await desktop.shutdown();
         await processes.shutdown();
+        lock.release();
       })()),
   };
   if (config.desktop) {

@@ -5,6 +5,7 @@ import { SERVER_OPTIONS } from "./server-options.js";
 import { daemon } from "./daemon.js";
 import { toInt, UsageError } from "./args.js";
 import { desktopPackages, detectPackageManager, installCommand, type PackageManager } from "../desktop/dependencies.js";
+import { capOutputFile } from "./output-cap.js";
 
 const USAGE = `glasspane ${version}: give an AI agent a Linux computer
 
@@ -60,6 +61,7 @@ async function server(args: string[]): Promise<number> {
     token = randomBytes(18).toString("base64url");
     console.error(`glasspane: no --token given; this run's token is ${token}`);
   }
+  capOutputFile();
   // loaded here, not at the top: `daemon status` and `--version` need none of the server's modules
   const { startRuntime } = await import("../app/runtime.js");
   const runtime = await startRuntime({

@@ -29,6 +29,7 @@ import type {
 } from "./types.js";
 import type { RecordingSource } from "./recording/types.js";
 import { processAlive } from "../shared/process.js";
+import { BoundedLogFile, RUNTIME_LOG_MAX_BYTES } from "../shared/bounded-log.js";
 
 /** How long a request waits for the desktop to come back after Xvfb was restarted. */
 const RECOVERY_WAIT_MS = 15_000;
@@ -312,12 +313,16 @@ export class DesktopService implements Desktop {
     return path.join(cfg.stateDir, "runtime.log");
   }
 
+  private runtimeLog: BoundedLogFile | undefined;
+
+  /** runtime.log, within RUNTIME_LOG_MAX_BYTES (with its rotated .1); a write never throws. */
   private log(cfg: ActiveConfig, line: string) {
-    try {
-      appendFileSync(this.runtimeLogPath(cfg), `${new Date().toISOString()} ${line}\n`);
-    } catch {
-      /* logging must never break the desktop */
+    const file = this.runtimeLogPath(cfg);
+    if (this.runtimeLog?.path !== file) {
+      this.runtimeLog?.close();
+      this.runtimeLog = new BoundedLogFile(file, () => RUNTIME_LOG_MAX_BYTES);
     }
+    this.runtimeLog.write(`${new Date().toISOString()} ${line}\n`);
   }
 
   // ---- display and screenshots ----

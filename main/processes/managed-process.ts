@@ -6,8 +6,8 @@ import { sleep } from "../shared/deadline.js";
 import { adoptChild } from "./adopted-child.js";
 import type { Child, ChildSink } from "./child.js";
 import { startChild } from "./child-kinds.js";
-import { BoundedLogFile } from "./log-file.js";
-import { childCommand, deliver, pidStartTicks, reapGroup } from "./os.js";
+import { BoundedLogFile } from "../shared/bounded-log.js";
+import { childCommand, deliver, endDescendants, MARKER_VARIABLE, pidStartTicks } from "./os.js";
 import { OutputBuffer } from "./output.js";
 import { DEFAULT_MAX_LOG_BYTES, type LogEntry, type LogStream, type ManagedProcessInfo, type ProcessSpec, type RestartPolicy } from "./spec.js";
 import type { OutputFile, ProcessRecord, ProcessStore } from "./store.js";
@@ -62,6 +62,19 @@ export class ManagedProcess extends EventEmitter {
 
   get name(): string {
     return this.spec.name ?? path.basename(this.spec.command);
+  }
+
+  /**
+   * Set in the environment of a group leader's children, so what they start is found
+   * even after it left the group (or the runtime crashed): see os.ts endDescendants.
+   */
+  get marker(): string | null {
+    return this.spec.processGroup ? `${this.id}:${this.createdAtMs}` : null;
+  }
+
+  /** Ends the group and the marked processes a group leader left behind. */
+  endDescendants(graceMs = 1000): Promise<void> {
+    return this.spec.processGroup ? endDescendants(this.pid, this.marker, graceMs) : Promise.resolve();
   }
 
   /** Output kept in memory (newest, within the cap); restored output is read on first use. */
@@ -123,7 +136,8 @@ export class ManagedProcess extends EventEmitter {
       exit: (code, signal, note) => this.onExit(child, code, signal, note),
     };
     try {
-      child = await startChild(this.spec, { file, args, cols: this.cols, rows: this.rows }, sink);
+      const spec = this.marker ? { ...this.spec, env: { ...this.spec.env, [MARKER_VARIABLE]: this.marker } } : this.spec;
+      child = await startChild(spec, { file, args, cols: this.cols, rows: this.rows }, sink);
     } catch (err) {
       this.markExited(null, null);
       this.appendNote(`could not start: ${(err as Error).message}`);
@@ -153,10 +167,7 @@ export class ManagedProcess extends EventEmitter {
   /** Sends `signal`, then SIGKILL if the process is still alive after `waitMs`. Never waits longer than that. */
   async stop(waitMs = 5000, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     this.stopping = true;
-    if (!this.child || this.status === "exited") {
-      if (this.spec.processGroup && this.pid) await reapGroup(this.pid, Math.min(waitMs, 1000));
-      return;
-    }
+    if (!this.child || this.status === "exited") return this.endDescendants(Math.min(waitMs, 1000));
     const exited = once(this, "exit");
     this.sendSignal(signal);
     const done = await Promise.race([exited.then(() => true), sleep(waitMs).then(() => false)]);
@@ -164,7 +175,7 @@ export class ManagedProcess extends EventEmitter {
       this.sendSignal("SIGKILL");
       await Promise.race([exited, sleep(1000)]);
     }
-    if (this.spec.processGroup && this.pid) await reapGroup(this.pid, 1000);
+    await this.endDescendants();
   }
 
   /** Delivers a signal (to the whole group for group leaders and terminals); no restart follows. */
@@ -217,8 +228,11 @@ export class ManagedProcess extends EventEmitter {
     this.markExited(code, signal);
     this.appendNote(note ?? `exited with ${signal ? `signal ${signal}` : `code ${code}`}`);
     const policy = this.spec.restart ?? { mode: "never" };
-    if (policy.mode === "while" && !this.stopping && policy.active()) void this.restartLater(policy);
-    else this.releaseFiles();
+    if (policy.mode === "while" && !this.stopping && policy.active()) {
+      // a supervised leader that died (openbox killed) leaves helpers behind; the next one starts its own
+      void this.endDescendants();
+      void this.restartLater(policy);
+    } else this.releaseFiles();
   }
 
   /** The backoff grows with failures in a row and starts over after a healthy run, so a rare crash is back at once. */

@@ -4,7 +4,7 @@ import path from "node:path";
 import type { ResultPromise } from "execa";
 import { GlasspaneError } from "../shared/errors.js";
 import { ManagedProcess } from "./managed-process.js";
-import { deliver, pidStartTicks } from "./os.js";
+import { deliver, endDescendants, pidStartTicks } from "./os.js";
 import { DEFAULT_MAX_FINISHED_PROCESSES, processesToForget } from "./retention.js";
 import { runToCompletion } from "./run.js";
 import type { ProcessManagerOptions, ProcessSpec, RunLimits, RunOutcome } from "./spec.js";
@@ -62,7 +62,12 @@ export class ProcessManager extends EventEmitter {
       if (record.status === "running") {
         const alive = record.pid && record.pidStartTicks !== null && pidStartTicks(record.pid) === record.pidStartTicks;
         if (alive) proc.adopt(record.pid!, record.pidStartTicks!);
-        else proc.markLost();
+        else {
+          proc.markLost();
+          // a crashed server's group leader died with it (parent-death signal); what it started may
+          // not have. Found by marker only: the old group id may belong to someone else by now.
+          if (proc.marker) void endDescendants(null, proc.marker, 1000);
+        }
       }
       this.track(proc);
     }

@@ -67,17 +67,6 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
-/**
- * A group leader can exit before what it started (openbox's autostart leaves dbus-launch
- * behind): give the rest of its group a moment to follow, then SIGKILL what is left.
- */
-export async function reapGroup(pgid: number, graceMs: number): Promise<void> {
-  const deadline = Date.now() + graceMs;
-  if (groupAlive(pgid)) deliver(pgid, "SIGTERM", true);
-  while (groupAlive(pgid) && Date.now() < deadline) await sleep(50);
-  if (groupAlive(pgid)) deliver(pgid, "SIGKILL", true);
-}
-
 /** Sends a signal to a process or its whole group; false when nothing was there to receive it. */
 export function deliver(pid: number, signal: NodeJS.Signals, group: boolean): boolean {
   try {
@@ -116,4 +105,45 @@ export function descriptorsLeft(): number {
 
 export function enoughDescriptorsToSpawn(): boolean {
   return descriptorsLeft() > SPAWN_HEADROOM;
+}
+
+/** The environment variable that marks everything a managed process started, whatever group or session it moved to. */
+export const MARKER_VARIABLE = "GLASSPANE_PROCESS";
+
+/** Pids of live processes whose environment carries `GLASSPANE_PROCESS=<marker>` (only ours are readable). */
+export function markedProcesses(marker: string): number[] {
+  const needle = Buffer.from(`${MARKER_VARIABLE}=${marker}\0`);
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return found;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${name}/environ`);
+      const at = env.indexOf(needle);
+      if (at === 0 || (at > 0 && env[at - 1] === 0)) found.push(Number(name));
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return found.filter((pid) => pidStartTicks(pid) !== null);
+}
+
+/**
+ * Ends what a managed process left behind: its process group, and every process that
+ * inherited its marker (helpers that moved to their own session, such as a dbus-daemon
+ * an openbox autostart forked). SIGTERM first, SIGKILL after `graceMs`.
+ */
+export async function endDescendants(pgid: number | null, marker: string | null, graceMs: number): Promise<void> {
+  const left = () => [...(marker ? markedProcesses(marker) : []), ...(pgid && groupAlive(pgid) ? [-pgid] : [])];
+  const first = left();
+  if (first.length === 0) return;
+  for (const target of first) deliver(Math.abs(target), "SIGTERM", target < 0);
+  const deadline = Date.now() + graceMs;
+  while (left().length > 0 && Date.now() < deadline) await sleep(50);
+  for (const target of left()) deliver(Math.abs(target), "SIGKILL", target < 0);
 }

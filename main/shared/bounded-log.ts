@@ -1,5 +1,8 @@
 import { createWriteStream, renameSync, statSync, type WriteStream } from "node:fs";
 
+/** Cap of runtime.log and of the server's own output file (the daemon log), each with its `.1`. */
+export const RUNTIME_LOG_MAX_BYTES = 10 * 1024 * 1024;
+
 /**
  * A text log for people (`<id>.log`, `runtime.log`), bounded: once the file passes half
  * its cap it is renamed to `<file>.1` (replacing the one before) and a new one begun, so
