@@ -5,6 +5,7 @@ import { GlasspaneError, invalid, notFound } from "../shared/errors.js";
 import { pollUntil, sleep, withDeadline } from "../shared/deadline.js";
 import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
 import { checkSpawnInput } from "../processes/spawn-input.js";
+import { pidState } from "../processes/os.js";
 import { installCommand, missingDesktopDependencies } from "./dependencies.js";
 import { XConnection } from "./x11/connection.js";
 import { ScreenCapture } from "./capture.js";
@@ -34,6 +35,8 @@ import { BoundedLogFile, RUNTIME_LOG_MAX_BYTES } from "../shared/bounded-log.js"
 /** How long a request waits for the desktop to come back after Xvfb was restarted. */
 const RECOVERY_WAIT_MS = 15_000;
 const START_TIMEOUT_MS = 20_000;
+/** How long status waits for the X server to answer before it says the display does not. */
+const STATUS_X_DEADLINE_MS = 1000;
 
 /** The X-side services of one connected display; rebuilt whenever the connection is. */
 interface Session {
@@ -127,11 +130,31 @@ export class DesktopService implements Desktop {
       runtimeLogPath: cfg ? this.runtimeLogPath(cfg) : null,
       capturePath: this.session?.capture.path ?? null,
     };
-    if (this.state === "active" && this.session) {
-      const windows = await this.session.windows.list().catch(() => []);
+    if (this.state === "active") {
+      const notAnswering = await this.displayNotAnswering();
+      if (notAnswering) status.lastError = { code: "display_not_answering", message: notAnswering };
+    }
+    if (this.state === "active" && this.session && !status.lastError) {
+      const windows = await withDeadline(this.session.windows.list(), STATUS_X_DEADLINE_MS, "listing windows").catch(() => []);
       if (windows.length > 0) status.windows = windows;
     }
     return status;
+  }
+
+  /**
+   * Why the display does not answer, or null when it does: Xvfb stopped (SIGSTOP, a
+   * debugger) or an X round trip that takes longer than STATUS_X_DEADLINE_MS.
+   */
+  private async displayNotAnswering(): Promise<string | null> {
+    const pid = this.xvfb?.status === "running" ? this.xvfb.pid : null;
+    if (pid && pidState(pid) === "T") return `the X server (Xvfb, pid ${pid}) is stopped (SIGSTOP or a debugger) and does not answer; send it SIGCONT or stop the desktop`;
+    const session = this.session;
+    if (!session) return this.recovering ? "the X server is being restarted" : null;
+    const answered = await session.conn.fence(STATUS_X_DEADLINE_MS).then(
+      () => true,
+      () => false,
+    );
+    return answered ? null : `the X server (Xvfb${pid ? `, pid ${pid}` : ""}) did not answer within ${STATUS_X_DEADLINE_MS} ms`;
   }
 
   /** Runs `hook` (bounded) before the X server goes away, e.g. to let a recorder finish its file. */
@@ -217,9 +240,12 @@ export class DesktopService implements Desktop {
         command: "Xvfb",
         args: [`:${num}`, "-screen", "0", `${cfg.width}x${cfg.height}x24`, "-dpi", String(cfg.dpi), "-nolisten", "tcp", "-noreset"],
         owner: "desktop",
-        restart: { mode: "while", active: () => this.state === "active" },
+        // a killed X server is back well within a second, however often it happens
+        restart: { mode: "while", active: () => this.state === "active", maxBackoffMs: 400 },
       });
       this.xvfb = xvfb;
+      // openbox cannot run without its X server: once Xvfb is back, so is openbox, without waiting out its backoff
+      xvfb.on("restart", () => this.openbox?.restartNow());
       const up = await pollUntil(async () => {
         if (xvfb.status === "exited") return false;
         return existsSync(`/tmp/.X11-unix/X${num}`) ? true : undefined;

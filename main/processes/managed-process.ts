@@ -235,12 +235,20 @@ export class ManagedProcess extends EventEmitter {
     } else this.releaseFiles();
   }
 
+  private wakeRestart: (() => void) | undefined;
+
+  /** Cuts a pending restart backoff short (what the process needed is back, e.g. openbox's X server). */
+  restartNow(): void {
+    this.wakeRestart?.();
+  }
+
   /** The backoff grows with failures in a row and starts over after a healthy run, so a rare crash is back at once. */
   private async restartLater(policy: Extract<RestartPolicy, { mode: "while" }>) {
     if (Date.now() - this.startedAt >= (policy.healthyMs ?? DEFAULT_HEALTHY_MS)) this.failures = 0;
     const backoff = this.failures === 0 ? 0 : Math.min(50 * 2 ** Math.min(this.failures - 1, 6), policy.maxBackoffMs ?? 2000);
     this.failures++;
-    if (backoff) await sleep(backoff);
+    if (backoff) await Promise.race([sleep(backoff), new Promise<void>((wake) => (this.wakeRestart = wake))]);
+    this.wakeRestart = undefined;
     if (this.stopping || !policy.active() || this.status === "running") return this.releaseFiles();
     this.restarts++;
     try {
