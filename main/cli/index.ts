@@ -122,9 +122,8 @@ async function install(args: string[]): Promise<number> {
     console.log("Run again with --yes to install them, or run the command above yourself.");
     return 0;
   }
-  const { execa } = await import("execa");
-  const result = await execa("sh", ["-c", command], { stdio: "inherit", reject: false });
-  return result.exitCode ?? 1;
+  const { runInForeground } = await import("../processes/foreground.js");
+  return runInForeground(command);
 }
 
 main(process.argv.slice(2)).then(
