@@ -119,5 +119,14 @@ describe("desktop recovery", () => {
     await eventually("openbox is back", async () => (await desktopProcess("openbox").catch(() => undefined))?.pid !== openbox.pid, 15_000);
     await eventually(`the helpers of the killed openbox are gone (${helpers.filter(alive)})`, () => helpers.every((pid) => !alive(pid)), 15_000);
     assert.equal((await json("/v1/desktop/status")).state, "active");
+    // and again, three times in a row: each restart follows the kill at once
+    for (let kill = 1; kill <= 3; kill++) {
+      const before = await desktopProcess("openbox");
+      process.kill(before.pid, "SIGKILL");
+      await eventually(`openbox is back after kill ${kill}`, async () => (await desktopProcess("openbox").catch(() => undefined))?.pid !== before.pid, 15_000);
+    }
+    const log = (await json("/v1/desktop/status")).processes.find((p: any) => p.name.startsWith("openbox")).logPath;
+    const gaps = restartGaps(log).slice(-3);
+    for (const [i, gap] of gaps.entries()) assert.ok(gap < 1000, `openbox restart ${i + 1} waited ${gap} ms (all: ${gaps.join(", ")})`);
   });
 });

@@ -211,7 +211,8 @@ export class DesktopService implements Desktop {
         owner: "desktop",
         // its own process group, so stopping it also ends what autostart launched (at-spi's dbus-daemon...)
         processGroup: true,
-        restart: { mode: "while", active: () => this.state === "active" || this.state === "starting" },
+        // back at once like Xvfb; a crash loop while Xvfb is down is cut short when Xvfb returns
+        restart: { mode: "while", active: () => this.state === "active" || this.state === "starting", maxBackoffMs: 400 },
       });
       this.session = await withDeadline(openSession(`:${cfg.displayNum}`), 10_000, "connecting to the new display");
       this.watch(this.session);

@@ -67,14 +67,20 @@ export class ManagedProcess extends EventEmitter {
   /**
    * Set in the environment of a group leader's children, so what they start is found
    * even after it left the group (or the runtime crashed): see os.ts endDescendants.
+   * One per start, so ending what one start left behind spares the next; the prefix up
+   * to the last ":" names every start of this process.
    */
   get marker(): string | null {
-    return this.spec.processGroup ? `${this.id}:${this.createdAtMs}` : null;
+    return this.spec.processGroup ? `${this.markerPrefix}${this.restarts}` : null;
   }
 
-  /** Ends the group and the marked processes a group leader left behind. */
-  endDescendants(graceMs = 1000): Promise<void> {
-    return this.spec.processGroup ? endDescendants(this.pid, this.marker, graceMs) : Promise.resolve();
+  get markerPrefix(): string {
+    return `${this.id}:${this.createdAtMs}:`;
+  }
+
+  /** Ends the group and the marked processes a group leader left behind (of the current start, or `marker`). */
+  endDescendants(graceMs = 1000, marker = this.marker, pgid = this.pid): Promise<void> {
+    return this.spec.processGroup ? endDescendants(pgid, marker, graceMs) : Promise.resolve();
   }
 
   /** Output kept in memory (newest, within the cap); restored output is read on first use. */
@@ -230,7 +236,7 @@ export class ManagedProcess extends EventEmitter {
     const policy = this.spec.restart ?? { mode: "never" };
     if (policy.mode === "while" && !this.stopping && policy.active()) {
       // a supervised leader that died (openbox killed) leaves helpers behind; the next one starts its own
-      void this.endDescendants();
+      void this.endDescendants(1000, this.marker, this.pid);
       void this.restartLater(policy);
     } else this.releaseFiles();
   }

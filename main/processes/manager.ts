@@ -66,7 +66,7 @@ export class ProcessManager extends EventEmitter {
           proc.markLost();
           // a crashed server's group leader died with it (parent-death signal); what it started may
           // not have. Found by marker only: the old group id may belong to someone else by now.
-          if (proc.marker) void endDescendants(null, proc.marker, 1000);
+          if (proc.marker) void endDescendants(null, proc.markerPrefix, 1000);
         }
       }
       this.track(proc);

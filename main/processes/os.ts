@@ -110,9 +110,12 @@ export function enoughDescriptorsToSpawn(): boolean {
 /** The environment variable that marks everything a managed process started, whatever group or session it moved to. */
 export const MARKER_VARIABLE = "GLASSPANE_PROCESS";
 
-/** Pids of live processes whose environment carries `GLASSPANE_PROCESS=<marker>` (only ours are readable). */
+/**
+ * Pids of live processes whose environment carries `GLASSPANE_PROCESS=<marker>` (only
+ * ours are readable); a marker ending in ":" matches every value that starts with it.
+ */
 export function markedProcesses(marker: string): number[] {
-  const needle = Buffer.from(`${MARKER_VARIABLE}=${marker}\0`);
+  const needle = Buffer.from(`${MARKER_VARIABLE}=${marker}${marker.endsWith(":") ? "" : "\0"}`);
   const found: number[] = [];
   let entries: string[];
   try {
