@@ -31,6 +31,12 @@ async function desktopProcess(name: string): Promise<{ id: string; pid: number }
   return { id: proc.id, pid: entry.pid };
 }
 
+/** Whether `name` runs again under a pid other than `old`. */
+async function backWithNewPid(name: string, old: number): Promise<boolean> {
+  const now = await desktopProcess(name).catch(() => undefined);
+  return !!now && now.pid !== old;
+}
+
 async function screenshotWorks(): Promise<boolean> {
   const res = await server.fetch("/v1/desktop/screenshot");
   await res.arrayBuffer();
@@ -60,7 +66,7 @@ describe("desktop recovery", () => {
     for (let kill = 1; kill <= 5; kill++) {
       const before = await desktopProcess("Xvfb");
       process.kill(before.pid, "SIGKILL");
-      await eventually(`Xvfb is back after kill ${kill}`, async () => (await desktopProcess("Xvfb").catch(() => undefined))?.pid !== before.pid, 15_000);
+      await eventually(`Xvfb is back after kill ${kill}`, () => backWithNewPid("Xvfb", before.pid), 15_000);
       await eventually(`a screenshot works after kill ${kill}`, screenshotWorks, 20_000);
     }
     const status = await json("/v1/desktop/status");
@@ -116,14 +122,14 @@ describe("desktop recovery", () => {
     const helpers = marked();
     assert.ok(helpers.includes(openbox.pid) || helpers.length > 0, `openbox's processes carry its marker: ${helpers}`);
     process.kill(openbox.pid, "SIGKILL");
-    await eventually("openbox is back", async () => (await desktopProcess("openbox").catch(() => undefined))?.pid !== openbox.pid, 15_000);
+    await eventually("openbox is back", () => backWithNewPid("openbox", openbox.pid), 15_000);
     await eventually(`the helpers of the killed openbox are gone (${helpers.filter(alive)})`, () => helpers.every((pid) => !alive(pid)), 15_000);
     assert.equal((await json("/v1/desktop/status")).state, "active");
     // and again, three times in a row: each restart follows the kill at once
     for (let kill = 1; kill <= 3; kill++) {
       const before = await desktopProcess("openbox");
       process.kill(before.pid, "SIGKILL");
-      await eventually(`openbox is back after kill ${kill}`, async () => (await desktopProcess("openbox").catch(() => undefined))?.pid !== before.pid, 15_000);
+      await eventually(`openbox is back after kill ${kill}`, () => backWithNewPid("openbox", before.pid), 15_000);
     }
     const log = (await json("/v1/desktop/status")).processes.find((p: any) => p.name.startsWith("openbox")).logPath;
     const gaps = restartGaps(log).slice(-3);
