@@ -19,8 +19,14 @@ interface Holder {
  * other's processes and hand out the same ids. The lock file names its holder by pid and
  * start time, so a lock left by a runtime that died is taken over, never one that lives.
  */
+/** Lock files this process holds: a second runtime in the same process is refused too. */
+const held = new Set<string>();
+
 export function lockStateDir(stateDir: string): StateLock {
-  const file = path.join(stateDir, "glasspane.lock");
+  const file = path.join(path.resolve(stateDir), "glasspane.lock");
+  if (held.has(file)) {
+    throw new GlasspaneError("conflict", 409, `the state directory ${stateDir} is in use by another Glasspane runtime (PID ${process.pid}, this process); stop it, or give this one another --state-dir`);
+  }
   const me: Holder = { pid: process.pid, startTicks: pidStartTicks(process.pid), since: new Date().toISOString() };
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;
@@ -29,7 +35,7 @@ export function lockStateDir(stateDir: string): StateLock {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = readHolder(file);
-      if (holder && holder.pid !== process.pid && holder.startTicks !== null && pidStartTicks(holder.pid) === holder.startTicks) {
+      if (holder && holder.startTicks !== null && pidStartTicks(holder.pid) === holder.startTicks) {
         throw new GlasspaneError(
           "conflict",
           409,
@@ -45,9 +51,11 @@ export function lockStateDir(stateDir: string): StateLock {
     } finally {
       closeSync(fd);
     }
+    held.add(file);
     return {
       path: file,
       release() {
+        if (!held.delete(file)) return;
         if (readHolder(file)?.pid === process.pid) rmSync(file, { force: true });
       },
     };

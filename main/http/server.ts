@@ -10,10 +10,15 @@ import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
+import type { Sessions } from "../sessions/types.js";
 import type { Stream } from "../stream/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
+import { registerAcpRoutes } from "./routes/acp.js";
+import { registerAgentRoutes } from "./routes/agents.js";
+import { registerConfigRoutes } from "./routes/config.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
+import { registerControlRoutes } from "./routes/control.js";
 import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
@@ -30,6 +35,8 @@ export interface HttpOptions {
   logger?: boolean;
   /** folder of the web UI, served at /ui/ */
   uiDir?: string;
+  /** heartbeat interval of the ACP SSE streams (15 s) */
+  acpHeartbeatMs?: number;
 }
 
 export interface HttpServices {
@@ -38,6 +45,7 @@ export interface HttpServices {
   processes: Processes;
   recordings: Recordings;
   stream: Stream;
+  sessions: Sessions;
 }
 
 export type { App } from "./app.js";
@@ -99,7 +107,8 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
       const header = request.headers.authorization;
       let presented: string | undefined;
       if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
-      else if (request.headers.upgrade?.toLowerCase() === "websocket") {
+      // a WebSocket, or a <video>/download link in a page, cannot send a header: they carry ?access_token=
+      else if (request.headers.upgrade?.toLowerCase() === "websocket" || (request.method === "GET" && /^\/v1\/desktop\/recordings\/[^/?]+\/download(\?|$)/.test(request.url))) {
         presented = new URL(request.url, "http://x").searchParams.get("access_token") ?? undefined;
       }
       if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
@@ -135,10 +144,14 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
 
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);
+  registerControlRoutes(app, services.desktop);
   registerFsRoutes(app, services.fs);
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);
   registerStreamRoutes(app, services.stream);
+  registerAgentRoutes(app, services.sessions);
+  registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs });
+  registerConfigRoutes(app, services.sessions);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });

@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import type { LogStream, ProcessSpec } from "./spec.js";
 
 /** Where a child reports to its ManagedProcess. */
@@ -21,6 +22,8 @@ export interface Child {
   readonly writable: boolean;
   /** writes input; throws a 409 when the child cannot take it now */
   write(data: Buffer): number;
+  /** the stdin pipe, for writes that wait for the child to read (framed stdio); pipe children only */
+  readonly stdin?: Writable | null;
   /** fallback when the pid could not be signalled directly */
   kill(signal: NodeJS.Signals): void;
   /** flow control: stop and resume reading the child's output */

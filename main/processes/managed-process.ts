@@ -205,6 +205,30 @@ export class ManagedProcess extends EventEmitter {
     }
   }
 
+  /**
+   * Writes to a pipe's stdin, waiting while the pipe is full instead of refusing (framed
+   * stdio: a message must not be dropped); rejects with a 504 when the child has not read
+   * it within `timeoutMs`, and with a 409 when it exits first.
+   */
+  async writeWaiting(data: Buffer, timeoutMs: number): Promise<number> {
+    const stdin = this.child?.stdin;
+    if (this.status !== "running" || !stdin || stdin.destroyed || stdin.writableEnded) throw conflict(`process ${this.id} has exited; it takes no more input`);
+    if (stdin.write(data)) return data.length;
+    // the listeners that lose the race are removed, so a busy pipe does not pile them up
+    const done = new AbortController();
+    const drained = once(stdin, "drain", { signal: done.signal }).then(() => "drained" as const, () => "aborted" as const);
+    const exited = once(this, "exit", { signal: done.signal }).then(() => "exited" as const, () => "aborted" as const);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), timeoutMs)));
+    const outcome = await Promise.race([drained, exited, late]).finally(() => {
+      clearTimeout(timer);
+      done.abort();
+    });
+    if (outcome === "exited") throw conflict(`process ${this.id} exited before it read its input`);
+    if (outcome === "late") throw new GlasspaneError("timeout", 504, `process ${this.id} did not read its input within ${timeoutMs} ms`);
+    return data.length;
+  }
+
   /** Flow control for slow terminal clients: while held, a tty child blocks on its writes instead of filling memory. */
   holdOutput(): void {
     if (this.holds++ === 0) this.child?.pause();

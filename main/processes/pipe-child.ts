@@ -4,6 +4,7 @@ import { execa, type ResultPromise } from "execa";
 import { conflict } from "../shared/errors.js";
 import { sleep } from "../shared/deadline.js";
 import type { Child, ChildStarter } from "./child.js";
+import { LineSplitter } from "./lines.js";
 import { checkDescriptorsForSpawn, spawnFailure } from "./spawn-errors.js";
 
 /** A child on plain pipes (execa): stdout and stderr are read, stdin is open when the spec asks. */
@@ -22,10 +23,14 @@ export const startPipeChild: ChildStarter = async (spec, { file, args }, sink) =
   });
   proc.on("error", () => {}); // reported below, through the spawn race and the result
   let lastOutputAt = 0;
+  // framed stdio: whole stdout lines go to the spec's callback, not to the log
+  const lines = spec.stdoutLines ? new LineSplitter(spec.stdoutLines) : undefined;
   proc.stdout?.on("data", (d: Buffer) => {
     lastOutputAt = Date.now();
-    sink.output("stdout", d);
+    if (lines) lines.push(d);
+    else sink.output("stdout", d);
   });
+  if (lines) proc.stdout?.on("end", () => lines.flush());
   proc.stderr?.on("data", (d: Buffer) => {
     lastOutputAt = Date.now();
     sink.output("stderr", d);
@@ -62,6 +67,7 @@ export const startPipeChild: ChildStarter = async (spec, { file, args }, sink) =
       stdin.write(data);
       return data.length;
     },
+    stdin: proc.stdin,
     kill: (signal) => void proc.kill(signal),
     pause() {},
     resume() {},

@@ -31,6 +31,11 @@ export interface ProcessSpec {
   stdin?: boolean;
   /** own process group: stop and kill reach everything the command started */
   processGroup?: boolean;
+  /**
+   * Framed stdio (ACP agents): every stdout line goes to this callback instead of the log;
+   * stderr is still logged. Not restored after a server restart.
+   */
+  stdoutLines?: (line: Buffer) => void;
   /** initial terminal size of a tty process (80x24) */
   cols?: number;
   rows?: number;

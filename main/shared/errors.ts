@@ -12,6 +12,7 @@ export type ErrorCode =
   | "desktop_start_failed"
   | "desktop_dependencies_missing"
   | "conflict"
+  | "control_held"
   | "payload_too_large"
   | "timeout"
   | "token_invalid"
@@ -21,6 +22,10 @@ export type ErrorCode =
   | "out_of_descriptors"
   | "x11_error"
   | "recording_failed"
+  | "unsupported_agent"
+  | "not_acceptable"
+  | "agent_process_exited"
+  | "install_failed"
   | "internal";
 
 export class GlasspaneError extends Error {
