@@ -31,6 +31,16 @@ async function desktopProcess(name: string): Promise<{ id: string; pid: number }
   return { id: proc.id, pid: entry.pid };
 }
 
+/** `name` once it runs and the desktop answers (a restart may be under way). */
+async function settled(name: string): Promise<{ id: string; pid: number }> {
+  let found: { id: string; pid: number } | undefined;
+  await eventually(`${name} runs and the desktop answers`, async () => {
+    found = await desktopProcess(name).catch(() => undefined);
+    return !!found && (await screenshotWorks());
+  }, 20_000);
+  return found!;
+}
+
 /** Whether `name` runs again under a pid other than `old`. */
 async function backWithNewPid(name: string, old: number): Promise<boolean> {
   const now = await desktopProcess(name).catch(() => undefined);
@@ -64,7 +74,7 @@ function restartGaps(logPath: string): number[] {
 describe("desktop recovery", () => {
   it("Xvfb killed five times in a row is restarted each time at once (the backoff does not grow)", async () => {
     for (let kill = 1; kill <= 5; kill++) {
-      const before = await desktopProcess("Xvfb");
+      const before = await settled("Xvfb");
       process.kill(before.pid, "SIGKILL");
       await eventually(`Xvfb is back after kill ${kill}`, () => backWithNewPid("Xvfb", before.pid), 15_000);
       await eventually(`a screenshot works after kill ${kill}`, screenshotWorks, 20_000);
@@ -73,13 +83,14 @@ describe("desktop recovery", () => {
     assert.equal(status.state, "active");
     const xvfb = status.processes.find((p: any) => p.name === "Xvfb");
     const gaps = restartGaps(xvfb.logPath);
-    assert.equal(gaps.length, 5, `five restarts in ${xvfb.logPath}: ${gaps.join(", ")}`);
+    // five kills, five restarts at least (an X server may also fail to come up on a stale socket and be restarted once more)
+    assert.ok(gaps.length >= 5, `five restarts in ${xvfb.logPath}: ${gaps.join(", ")}`);
     // the supervisor's own wait between exit and restart; with the old backoff the 5th was 1.6 s
     for (const [i, gap] of gaps.entries()) assert.ok(gap < 1000, `restart ${i + 1} waited ${gap} ms (all: ${gaps.join(", ")})`);
   });
 
   it("a stopped X server is reported as not answering, and as answering again once continued", async () => {
-    const xvfb = await desktopProcess("Xvfb");
+    const xvfb = await settled("Xvfb");
     process.kill(xvfb.pid, "SIGSTOP");
     try {
       const status = await json("/v1/desktop/status");
@@ -96,7 +107,7 @@ describe("desktop recovery", () => {
     const rec = await post("/v1/desktop/recording/start", {});
     assert.equal(rec.status, "recording", JSON.stringify(rec));
     await eventually("the recording has bytes", async () => (await json(`/v1/desktop/recordings/${rec.id}`)).bytes > 0, 20_000);
-    const xvfb = await desktopProcess("Xvfb");
+    const xvfb = await settled("Xvfb");
     process.kill(xvfb.pid, "SIGKILL");
     await eventually("the recording ended", async () => (await json(`/v1/desktop/recordings/${rec.id}`)).status !== "recording", 30_000);
     const ended = await json(`/v1/desktop/recordings/${rec.id}`);
@@ -108,8 +119,7 @@ describe("desktop recovery", () => {
   });
 
   it("a killed openbox leaves none of its helpers behind", async () => {
-    await eventually("openbox runs", async () => !!(await desktopProcess("openbox").catch(() => undefined)), 20_000);
-    const openbox = await desktopProcess("openbox");
+    const openbox = await settled("openbox");
     const marked = () =>
       readdirSync("/proc").filter((name) => {
         if (!/^\d+$/.test(name)) return false;
@@ -127,7 +137,7 @@ describe("desktop recovery", () => {
     assert.equal((await json("/v1/desktop/status")).state, "active");
     // and again, three times in a row: each restart follows the kill at once
     for (let kill = 1; kill <= 3; kill++) {
-      const before = await desktopProcess("openbox");
+      const before = await settled("openbox");
       process.kill(before.pid, "SIGKILL");
       await eventually(`openbox is back after kill ${kill}`, () => backWithNewPid("openbox", before.pid), 15_000);
     }
