@@ -231,3 +231,43 @@ describe("one runtime per state directory", () => {
     }
   });
 });
+
+describe("the runtime's own logs are bounded", () => {
+  it("runtime.log keeps within its cap, the newest lines in it", async () => {
+    const { BoundedLogFile } = await import("../main/shared/bounded-log.js");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "glasspane-log-"));
+    try {
+      const file = path.join(dir, "runtime.log");
+      const log = new BoundedLogFile(file, () => 1_048_576);
+      const line = `${"x".repeat(99)}\n`;
+      for (let i = 0; i < 40_000; i++) log.write(i === 39_999 ? "the last line\n" : line);
+      log.close();
+      await eventually("the log is written", () => readFileSync(file, "utf8").endsWith("the last line\n"));
+      const total = statSync(file).size + statSync(`${file}.1`).size;
+      assert.ok(total <= 1_048_576 + 200, `runtime.log and its .1 hold ${total} bytes for a 1 MiB cap (4 MB written)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the server's output file (the daemon log) is trimmed past 5 MiB", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "glasspane-out-"));
+    try {
+      const file = path.join(dir, "daemon.log");
+      const { openSync, closeSync } = await import("node:fs");
+      const { spawnSync } = await import("node:child_process");
+      const fd = openSync(file, "a");
+      const cap = new URL("../main/cli/output-cap.js", import.meta.url).href;
+      // a process that writes 24 MB to its stdout file, 1 MB at a time, checking the cap as the server does
+      const script = `import(${JSON.stringify(cap)}).then(async ({ capOutputFile }) => { capOutputFile(20); for (let i = 0; i < 24; i++) { require("fs").writeSync(1, "y".repeat(1_048_575) + "\\n"); await new Promise((r) => setTimeout(r, 60)); } process.exit(0); })`;
+      const r = spawnSync(process.execPath, ["-e", script], { stdio: ["ignore", fd, "pipe"], timeout: 60_000 });
+      closeSync(fd);
+      assert.equal(r.status, 0, r.stderr?.toString());
+      const size = statSync(file).size;
+      assert.ok(size <= 6 * 1_048_576, `the output file holds ${size} bytes after 24 MB were written`);
+      assert.ok(statSync(`${file}.1`).size > 0, "the older output is kept in .1");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { createWriteStream, renameSync, statSync, type WriteStream } from "node:fs";
+import { closeSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 
 /** Cap of runtime.log and of the server's own output file (the daemon log), each with its `.1`. */
 export const RUNTIME_LOG_MAX_BYTES = 10 * 1024 * 1024;
@@ -6,11 +6,12 @@ export const RUNTIME_LOG_MAX_BYTES = 10 * 1024 * 1024;
 /**
  * A text log for people (`<id>.log`, `runtime.log`), bounded: once the file passes half
  * its cap it is renamed to `<file>.1` (replacing the one before) and a new one begun, so
- * the two together stay within the cap. The file is open only while being written to:
- * a process that has ended holds no descriptor.
+ * the two together stay within the cap. Written synchronously, in order, so a rotation
+ * never races a pending write. The file is open only while being written to: a process
+ * that has ended holds no descriptor.
  */
 export class BoundedLogFile {
-  private stream: WriteStream | undefined;
+  private fd: number | undefined;
   private bytes: number;
 
   constructor(
@@ -25,18 +26,20 @@ export class BoundedLogFile {
   }
 
   write(text: string): void {
+    const data = Buffer.from(text);
     const half = Math.max(1024, Math.floor(this.capBytes() / 2));
-    if (this.bytes + text.length > half && this.bytes > 0) this.rotate();
-    if (!this.stream) {
-      this.stream = createWriteStream(this.path, { flags: "a" });
-      this.stream.on("error", () => {}); // a full disk must not take the runtime down
+    if (this.bytes + data.length > half && this.bytes > 0) this.rotate();
+    try {
+      this.fd ??= openSync(this.path, "a");
+      // one chunk larger than the whole file keeps its newest bytes
+      writeSync(this.fd, data.length > half ? data.subarray(data.length - half) : data);
+      this.bytes += Math.min(data.length, half);
+    } catch {
+      // a full disk or an unwritable state directory must not take the runtime down
     }
-    this.stream.write(text);
-    this.bytes += Buffer.byteLength(text);
   }
 
   private rotate() {
-    // the old stream keeps its descriptor, so what it still buffers lands in the rotated file
     this.close();
     try {
       renameSync(this.path, `${this.path}.1`);
@@ -48,7 +51,12 @@ export class BoundedLogFile {
 
   /** Releases the descriptor; a later write opens the file again. */
   close(): void {
-    this.stream?.end();
-    this.stream = undefined;
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    this.fd = undefined;
   }
 }
