@@ -1,5 +1,6 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
+import { closeQuietly } from "../shared/bounded-log.js";
 import type { LogEntry, ManagedProcessInfo } from "./spec.js";
 import type { OutputStream } from "./types.js";
 
@@ -153,12 +154,6 @@ export class OutputFile {
   }
 
   close(): void {
-    if (this.fd === undefined) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
-    this.fd = undefined;
+    this.fd = closeQuietly(this.fd);
   }
 }

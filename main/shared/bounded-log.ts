@@ -51,12 +51,17 @@ export class BoundedLogFile {
 
   /** Releases the descriptor; a later write opens the file again. */
   close(): void {
-    if (this.fd === undefined) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
-    this.fd = undefined;
+    this.fd = closeQuietly(this.fd);
   }
+}
+
+/** Closes a descriptor if there is one, ignoring one already closed; returns undefined for the field that held it. */
+export function closeQuietly(fd: number | undefined): undefined {
+  if (fd === undefined) return undefined;
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+  return undefined;
 }
