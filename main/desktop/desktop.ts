@@ -340,20 +340,20 @@ export class DesktopService implements Desktop {
     return this.session;
   }
 
-  private runtimeLogPath(cfg: ActiveConfig) {
+  private runtimeLogPath(cfg: Pick<ActiveConfig, "stateDir">) {
     return path.join(cfg.stateDir, "runtime.log");
   }
 
-  private runtimeLog: BoundedLogFile | undefined;
+  private runtimeLogFile: BoundedLogFile | undefined;
 
   /** runtime.log, within RUNTIME_LOG_MAX_BYTES (with its rotated .1); a write never throws. */
-  private log(cfg: ActiveConfig, line: string) {
+  private log(cfg: Pick<ActiveConfig, "stateDir">, line: string) {
     const file = this.runtimeLogPath(cfg);
-    if (this.runtimeLog?.path !== file) {
-      this.runtimeLog?.close();
-      this.runtimeLog = new BoundedLogFile(file, () => RUNTIME_LOG_MAX_BYTES);
+    if (this.runtimeLogFile?.path !== file) {
+      this.runtimeLogFile?.close();
+      this.runtimeLogFile = new BoundedLogFile(file, () => RUNTIME_LOG_MAX_BYTES);
     }
-    this.runtimeLog.write(`${new Date().toISOString()} ${line}\n`);
+    this.runtimeLogFile.write(`${new Date().toISOString()} ${line}\n`);
   }
 
   // ---- display and screenshots ----
