@@ -257,6 +257,7 @@ describe("runtime config and limits", () => {
       maxOutputBytes: 1_048_576,
       maxLogBytesPerProcess: 10_485_760,
       maxInputBytesPerRequest: 65_536,
+      maxFinishedProcesses: 256,
     });
     // the default timeout is clamped to the maximum
     const set = await sdk.setProcessConfig({ ...defaults, defaultRunTimeoutMs: 900_000, maxRunTimeoutMs: 600_000 });

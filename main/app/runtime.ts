@@ -14,6 +14,7 @@ import { StreamService } from "../stream/service.js";
 import { ActionService } from "../actions/service.js";
 import { McpFrontDoor } from "../mcp/server.js";
 import { defaultStateDir } from "../shared/paths.js";
+import { lockStateDir, type StateLock } from "./state-lock.js";
 import { version } from "./version.js";
 
 /** Everything `glasspane server` can be told; the HTTP options pass straight through. */
@@ -48,8 +49,21 @@ export interface Runtime {
 export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   const stateDir = config.stateDir ?? defaultStateDir();
   mkdirSync(stateDir, { recursive: true });
+  const lock = lockStateDir(stateDir);
+  try {
+    return await startOnLockedDir(config, stateDir, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: StateLock): Promise<Runtime> {
   const limits = { ...DEFAULT_PROCESS_CONFIG };
-  const processes = new ProcessManager(stateDir, { maxLogBytes: () => limits.maxLogBytesPerProcess });
+  const processes = new ProcessManager(stateDir, {
+    maxLogBytes: () => limits.maxLogBytesPerProcess,
+    maxFinishedProcesses: () => limits.maxFinishedProcesses,
+  });
   const processApi = new ProcessService(processes, limits);
   const desktop = new DesktopService(processes, stateDir);
   const recordings = new RecordingService(processes, desktop, { budgetBytes: config.recordingBudgetBytes });
@@ -98,6 +112,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
         await sessions.shutdown();
         await desktop.shutdown();
         await processes.shutdown();
+        lock.release();
       })()),
   };
   if (config.desktop) {

@@ -5,6 +5,7 @@ import { SERVER_OPTIONS } from "./server-options.js";
 import { daemon } from "./daemon.js";
 import { toInt, UsageError } from "./args.js";
 import { desktopPackages, detectPackageManager, installCommand, type PackageManager } from "../desktop/dependencies.js";
+import { capOutputFile } from "./output-cap.js";
 
 const USAGE = `glasspane ${version}: give an AI agent a Linux computer
 
@@ -64,6 +65,7 @@ async function server(args: string[]): Promise<number> {
     token = randomBytes(18).toString("base64url");
     console.error(`glasspane: no --token given; this run's token is ${token}`);
   }
+  capOutputFile();
   // loaded here, not at the top: `daemon status` and `--version` need none of the server's modules
   const { startRuntime } = await import("../app/runtime.js");
   const runtime = await startRuntime({
@@ -142,9 +144,8 @@ async function install(args: string[]): Promise<number> {
     console.log("Run again with --yes to install them, or run the command above yourself.");
     return 0;
   }
-  const { execa } = await import("execa");
-  const result = await execa("sh", ["-c", command], { stdio: "inherit", reject: false });
-  return result.exitCode ?? 1;
+  const { runInForeground } = await import("../processes/foreground.js");
+  return runInForeground(command);
 }
 
 main(process.argv.slice(2)).then(

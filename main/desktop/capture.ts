@@ -2,28 +2,15 @@ import { GlasspaneError, invalid } from "../shared/errors.js";
 import type { Rect, RgbFrame } from "./types.js";
 import type { XConnection } from "./x11/connection.js";
 import { NativeShmSource } from "./native-capture.js";
+import type { CaptureSource } from "./capture-source.js";
+
+export type { CaptureSource } from "./capture-source.js";
 
 /** X11 ZPixmap image format code. */
 const Z_PIXMAP = 2;
 const ALL_PLANES = 0xffffffff;
 /** Free RGB buffers kept for reuse; more leases than this in flight just allocate. */
 const POOL_SIZE = 3;
-
-/**
- * One way of reading screen pixels. `capture` writes the rectangle, which must lie inside
- * the screen, as tightly packed RGB (3 bytes per pixel, rows of width*3) into `out`
- * (at least width*height*3 bytes). Calls are never concurrent: ScreenCapture serialises
- * them, so a source may keep one scratch area (an SHM segment) for all captures.
- * The caller owns `out`, so a source never allocates per frame.
- */
-export interface CaptureSource {
-  readonly kind: string;
-  /** The source blends the cursor itself when `capture` is asked to (the native addon does, in C). */
-  readonly drawsCursor?: boolean;
-  readonly cursorSupported?: boolean;
-  capture(rect: Rect, out: Buffer, showCursor?: boolean): Promise<void>;
-  close(): void | Promise<void>;
-}
 
 /** A captured frame whose buffer comes from the pool; call `release()` once done with it. */
 export interface CapturedFrame extends RgbFrame {

@@ -5,6 +5,8 @@ import which from "which";
 import { GlasspaneError, invalid, notFound } from "../shared/errors.js";
 import { pollUntil, sleep, withDeadline } from "../shared/deadline.js";
 import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
+import { checkSpawnInput } from "../processes/spawn-input.js";
+import { pidState } from "../processes/os.js";
 import { installCommand, missingDesktopDependencies } from "./dependencies.js";
 import { XConnection } from "./x11/connection.js";
 import { ScreenCapture } from "./capture.js";
@@ -38,10 +40,13 @@ import type {
 import type { RecordingSource } from "./recording/types.js";
 import { processAlive } from "../shared/process.js";
 import { LIMITS } from "../shared/limits.js";
+import { BoundedLogFile, RUNTIME_LOG_MAX_BYTES } from "../shared/bounded-log.js";
 
 /** How long a request waits for the desktop to come back after Xvfb was restarted. */
 const RECOVERY_WAIT_MS = 15_000;
 const START_TIMEOUT_MS = 20_000;
+/** How long status waits for the X server to answer before it says the display does not. */
+const STATUS_X_DEADLINE_MS = 1000;
 
 /** The X-side services of one connected display; rebuilt whenever the connection is. */
 interface Session {
@@ -140,11 +145,31 @@ export class DesktopService implements Desktop {
       capturePath: this.session?.capture.path ?? null,
       control: this.control.status(),
     };
-    if (this.state === "active" && this.session) {
-      const windows = await this.session.windows.list().catch(() => []);
+    if (this.state === "active") {
+      const notAnswering = await this.displayNotAnswering();
+      if (notAnswering) status.lastError = { code: "display_not_answering", message: notAnswering };
+    }
+    if (this.state === "active" && this.session && !status.lastError) {
+      const windows = await withDeadline(this.session.windows.list(), STATUS_X_DEADLINE_MS, "listing windows").catch(() => []);
       if (windows.length > 0) status.windows = windows;
     }
     return status;
+  }
+
+  /**
+   * Why the display does not answer, or null when it does: Xvfb stopped (SIGSTOP, a
+   * debugger) or an X round trip that takes longer than STATUS_X_DEADLINE_MS.
+   */
+  private async displayNotAnswering(): Promise<string | null> {
+    const pid = this.xvfb?.status === "running" ? this.xvfb.pid : null;
+    if (pid && pidState(pid) === "T") return `the X server (Xvfb, pid ${pid}) is stopped (SIGSTOP or a debugger) and does not answer; send it SIGCONT or stop the desktop`;
+    const session = this.session;
+    if (!session) return this.recovering ? "the X server is being restarted" : null;
+    const answered = await session.conn.fence(STATUS_X_DEADLINE_MS).then(
+      () => true,
+      () => false,
+    );
+    return answered ? null : `the X server (Xvfb${pid ? `, pid ${pid}` : ""}) did not answer within ${STATUS_X_DEADLINE_MS} ms`;
   }
 
   /** Runs `hook` (bounded) before the X server goes away, e.g. to let a recorder finish its file. */
@@ -201,7 +226,8 @@ export class DesktopService implements Desktop {
         owner: "desktop",
         // its own process group, so stopping it also ends what autostart launched (at-spi's dbus-daemon...)
         processGroup: true,
-        restart: { mode: "while", active: () => this.state === "active" || this.state === "starting" },
+        // back at once like Xvfb; a crash loop while Xvfb is down is cut short when Xvfb returns
+        restart: { mode: "while", active: () => this.state === "active" || this.state === "starting", maxBackoffMs: 400 },
       });
       this.session = await withDeadline(openSession(`:${cfg.displayNum}`, this.damageFeed), 10_000, "connecting to the new display");
       this.watch(this.session);
@@ -230,9 +256,12 @@ export class DesktopService implements Desktop {
         command: "Xvfb",
         args: [`:${num}`, "-screen", "0", `${cfg.width}x${cfg.height}x24`, "-dpi", String(cfg.dpi), "-nolisten", "tcp", "-noreset"],
         owner: "desktop",
-        restart: { mode: "while", active: () => this.state === "active" },
+        // a killed X server is back well within a second, however often it happens
+        restart: { mode: "while", active: () => this.state === "active", maxBackoffMs: 400 },
       });
       this.xvfb = xvfb;
+      // openbox cannot run without its X server: once Xvfb is back, so is openbox, without waiting out its backoff
+      xvfb.on("restart", () => this.openbox?.restartNow());
       const up = await pollUntil(async () => {
         if (xvfb.status === "exited") return false;
         return existsSync(`/tmp/.X11-unix/X${num}`) ? true : undefined;
@@ -324,16 +353,20 @@ export class DesktopService implements Desktop {
     return this.session;
   }
 
-  private runtimeLogPath(cfg: ActiveConfig) {
+  private runtimeLogPath(cfg: Pick<ActiveConfig, "stateDir">) {
     return path.join(cfg.stateDir, "runtime.log");
   }
 
-  private log(cfg: ActiveConfig, line: string) {
-    try {
-      appendFileSync(this.runtimeLogPath(cfg), `${new Date().toISOString()} ${line}\n`);
-    } catch {
-      /* logging must never break the desktop */
+  private runtimeLogFile: BoundedLogFile | undefined;
+
+  /** runtime.log, within RUNTIME_LOG_MAX_BYTES (with its rotated .1); a write never throws. */
+  private log(cfg: Pick<ActiveConfig, "stateDir">, line: string) {
+    const file = this.runtimeLogPath(cfg);
+    if (this.runtimeLogFile?.path !== file) {
+      this.runtimeLogFile?.close();
+      this.runtimeLogFile = new BoundedLogFile(file, () => RUNTIME_LOG_MAX_BYTES);
     }
+    this.runtimeLogFile.write(`${new Date().toISOString()} ${line}\n`);
   }
 
   // ---- display and screenshots ----
@@ -485,6 +518,7 @@ export class DesktopService implements Desktop {
   async launch(app: string, args: string[], wait: boolean): Promise<LaunchResult> {
     const s = await this.live();
     if (!app.trim()) throw invalid("app must not be empty");
+    checkSpawnInput(app, args);
     const resolved = which.sync(app, { nothrow: true });
     if (!resolved) throw notFound(`application "${app}" was not found on PATH`, "app_not_found");
     const proc = await this.processes.spawn({
@@ -509,6 +543,7 @@ export class DesktopService implements Desktop {
   async open(target: string) {
     await this.live();
     if (!target.trim()) throw invalid("target must not be empty");
+    checkSpawnInput("xdg-open", [target]);
     const opener = which.sync("xdg-open", { nothrow: true });
     if (!opener) throw notFound("xdg-open is not installed (package xdg-utils)", "app_not_found");
     const proc = await this.processes.spawn({ name: "xdg-open", command: opener, args: [target], env: this.appEnv(), owner: "desktop" });

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { GlasspaneError } from "../shared/errors.js";
 import { withDeadline } from "../shared/deadline.js";
 import type { Rect } from "./types.js";
-import type { CaptureSource } from "./capture.js";
+import type { CaptureSource } from "./capture-source.js";
 
 /** Set to 0 (or false/off) to skip the addon and capture through the pure-JS path. */
 export const NATIVE_CAPTURE_ENV = "GLASSPANE_NATIVE_CAPTURE";

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify from "fastify";
 import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
 import websocket from "@fastify/websocket";
@@ -58,7 +58,8 @@ export interface HttpServices {
   mcp: McpEndpoint;
 }
 
-export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+export type { App } from "./app.js";
+import type { App } from "./app.js";
 
 /**
  * Bodies are validated strictly (a string is not a number); query strings and path

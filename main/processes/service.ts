@@ -3,7 +3,10 @@ import os from "node:os";
 import path from "node:path";
 import which from "which";
 import { conflict, GlasspaneError, invalid, notFound } from "../shared/errors.js";
-import type { LogEntry, ManagedProcess, ProcessManager } from "./manager.js";
+import type { ManagedProcess } from "./managed-process.js";
+import type { ProcessManager } from "./manager.js";
+import type { LogEntry } from "./spec.js";
+import { checkSpawnInput } from "./spawn-input.js";
 import type {
   LogSubscription,
   ProcessConfig,
@@ -40,7 +43,8 @@ export class ProcessService implements Processes {
     return { ...this.limits };
   }
 
-  setConfig(next: ProcessConfig): ProcessConfig {
+  setConfig(request: Omit<ProcessConfig, "maxFinishedProcesses"> & { maxFinishedProcesses?: number }): ProcessConfig {
+    const next: ProcessConfig = { ...request, maxFinishedProcesses: request.maxFinishedProcesses ?? this.limits.maxFinishedProcesses };
     for (const [key, value] of Object.entries(next)) {
       if (!Number.isInteger(value) || value < 1) throw invalid(`${key} must be a positive integer (got ${value})`);
     }
@@ -243,6 +247,8 @@ export class ProcessService implements Processes {
   private prepare(request: ProcessCreateRequest | ProcessRunRequest) {
     const command = request.command;
     if (!command.trim()) throw invalid("command must not be empty");
+    checkSpawnInput(command, request.args ?? [], request.env ?? {});
+    if (request.cwd?.includes("\0")) throw invalid("cwd must not contain a NUL character");
     const cwd = request.cwd ? expandHome(request.cwd) : undefined;
     if (cwd) {
       let isDir = false;

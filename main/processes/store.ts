@@ -1,10 +1,11 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
-import type { LogEntry, ProcessInfo } from "./manager.js";
+import { closeQuietly } from "../shared/bounded-log.js";
+import type { LogEntry, ManagedProcessInfo } from "./spec.js";
 import type { OutputStream } from "./types.js";
 
 /** What survives a server restart about one process (its environment is left out: it may hold secrets). */
-export interface ProcessRecord extends Omit<ProcessInfo, "logPath"> {
+export interface ProcessRecord extends Omit<ManagedProcessInfo, "logPath"> {
   /** signals go to the whole process group */
   processGroup: boolean;
   /** start time of `pid` in clock ticks since boot (/proc/<pid>/stat), so a reused pid is not mistaken for ours */
@@ -98,7 +99,7 @@ export class ProcessStore {
   }
 
   remove(id: string): void {
-    for (const file of [this.statePath(id), this.outputPath(id), this.logPath(id)]) rmSync(file, { force: true });
+    for (const file of [this.statePath(id), this.outputPath(id), this.logPath(id), `${this.logPath(id)}.1`]) rmSync(file, { force: true });
   }
 }
 
@@ -114,9 +115,8 @@ export class OutputFile {
   private fd: number | undefined;
   private bytes = 0;
 
-  constructor(private readonly file: string) {
-    this.fd = this.open();
-  }
+  /** Opened on the first chunk and closed when the process ends, so a finished process holds no descriptor. */
+  constructor(private readonly file: string) {}
 
   private open(): number | undefined {
     try {
@@ -127,6 +127,7 @@ export class OutputFile {
   }
 
   append(entry: StoredEntry, capBytes: number, retained: () => StoredEntry[]): void {
+    this.fd ??= this.open();
     if (this.fd === undefined) return;
     const text = line(entry);
     try {
@@ -153,12 +154,6 @@ export class OutputFile {
   }
 
   close(): void {
-    if (this.fd === undefined) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
-    this.fd = undefined;
+    this.fd = closeQuietly(this.fd);
   }
 }

@@ -14,6 +14,8 @@ export interface ProcessConfig {
   maxOutputBytes: number;
   maxLogBytesPerProcess: number;
   maxInputBytesPerRequest: number;
+  /** finished user processes kept for their logs and exit code; beyond it the oldest are deleted */
+  maxFinishedProcesses: number;
 }
 
 export const DEFAULT_PROCESS_CONFIG: ProcessConfig = {
@@ -23,6 +25,7 @@ export const DEFAULT_PROCESS_CONFIG: ProcessConfig = {
   maxOutputBytes: 1_048_576,
   maxLogBytesPerProcess: 10_485_760,
   maxInputBytesPerRequest: 65_536,
+  maxFinishedProcesses: 256,
 };
 
 export interface ProcessInfo {
@@ -116,7 +119,8 @@ export interface LogSubscription {
 /** Everything the HTTP layer may ask of the process service. */
 export interface Processes {
   config(): ProcessConfig;
-  setConfig(config: ProcessConfig): ProcessConfig;
+  /** `maxFinishedProcesses` may be left out (clients written for the reference API do not know it) */
+  setConfig(config: Omit<ProcessConfig, "maxFinishedProcesses"> & { maxFinishedProcesses?: number }): ProcessConfig;
   run(request: ProcessRunRequest): Promise<ProcessRunResponse>;
   create(request: ProcessCreateRequest): Promise<ProcessInfo>;
   list(owner?: ProcessOwner): ProcessInfo[];

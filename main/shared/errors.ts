@@ -19,6 +19,7 @@ export type ErrorCode =
   | "permission_denied"
   | "unsupported_media_type"
   | "insufficient_storage"
+  | "out_of_descriptors"
   | "x11_error"
   | "recording_failed"
   | "browser_not_running"

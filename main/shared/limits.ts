@@ -4,6 +4,10 @@
  * its own.
  */
 export const LIMITS = {
+  /** one argument or environment entry of a spawned program (Linux refuses 128 KiB and more: MAX_ARG_STRLEN) */
+  spawnArgumentBytes: { max: 131_071 },
+  /** all arguments and environment entries of one spawn together (well under Linux's ARG_MAX) */
+  spawnTotalBytes: { max: 1_048_576 },
   /** X11 coordinates are 16-bit signed */
   coordinate: { min: -32768, max: 32767 },
   /** a window's width or height */

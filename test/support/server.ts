@@ -22,7 +22,9 @@ export interface TestServer {
  * Starts `glasspane server` exactly as a user does (the bin script, a free port, its own
  * state directory) and connects the published sandbox-agent SDK to it.
  */
-export async function startServer(opts: { token?: string; desktop?: boolean; args?: string[]; env?: NodeJS.ProcessEnv; stateDir?: string } = {}): Promise<TestServer> {
+export async function startServer(
+  opts: { token?: string; desktop?: boolean; args?: string[]; env?: NodeJS.ProcessEnv; stateDir?: string; /** like `ulimit -n` */ maxOpenFiles?: number } = {},
+): Promise<TestServer> {
   // a given state directory belongs to the caller (e.g. to restart on it) and is kept
   const ownsStateDir = !opts.stateDir;
   const stateDir = opts.stateDir ?? mkdtempSync(path.join(os.tmpdir(), "glasspane-test-"));
@@ -30,7 +32,8 @@ export async function startServer(opts: { token?: string; desktop?: boolean; arg
   args.push(...(opts.token ? ["--token", opts.token] : ["--no-token"]));
   if (opts.desktop) args.push("--desktop");
   args.push(...(opts.args ?? []));
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
+  const [file, argv] = opts.maxOpenFiles ? ["prlimit", [`--nofile=${opts.maxOpenFiles}`, "--", process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   let output = "";
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${output}`)), 30_000);

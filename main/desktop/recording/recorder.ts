@@ -205,8 +205,12 @@ export class RecordingService implements Recordings {
     let outcome: Pick<RecordingMeta, "status" | "endReason" | "error">;
     if (active.requested && active.requested !== "recorder_exited") {
       outcome = { status: "completed", endReason: active.requested, error: null };
+    } else if (proc.exitCode === 0 && reachedMaxDuration(entry.meta.maxDurationSeconds, entry.meta.startedAt, endedAt)) {
+      outcome = { status: "completed", endReason: "max_duration", error: null }; // -t ends ffmpeg cleanly by itself
     } else if (proc.exitCode === 0) {
-      outcome = { status: "completed", endReason: "max_duration", error: null }; // only -t ends ffmpeg cleanly by itself
+      // x11grab ends "cleanly" when the X server goes away (Xvfb died or was restarted)
+      const message = `ffmpeg stopped on its own after ${seconds(entry.meta.startedAt, endedAt)} s: the display ${entry.meta.display} went away during the recording (its X server exited); the file holds what was recorded until then${lastLine(proc)}`;
+      outcome = { status: "failed", endReason: "recorder_exited", error: { code: "display_lost", message } };
     } else {
       const how = proc.signal ? `was killed by ${proc.signal}` : `exited with code ${proc.exitCode}`;
       const message = `ffmpeg ${how} during the recording${lastLine(proc)}`;
@@ -290,4 +294,11 @@ function lastLine(proc: ManagedProcess): string {
     .join("");
   const line = text.trim().split("\n").pop()?.trim();
   return line ? ` (${line})` : "";
+}
+
+const seconds = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / 100) / 10;
+
+/** Whether a recording ran for (nearly) its maximum duration; ffmpeg's start takes a moment of it. */
+function reachedMaxDuration(maxSeconds: number | null | undefined, startedAt: string, endedAt: string): boolean {
+  return !!maxSeconds && seconds(startedAt, endedAt) >= maxSeconds - 0.5;
 }

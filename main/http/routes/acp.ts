@@ -2,7 +2,7 @@ import { PassThrough } from "node:stream";
 import type { FastifyRequest } from "fastify";
 import type { AcpEvent, Sessions } from "../../sessions/types.js";
 import { GlasspaneError, invalid } from "../../shared/errors.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/sessions.js";
 
 const tags = ["acp"];

@@ -1,5 +1,5 @@
 import type { Sessions } from "../../sessions/types.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/sessions.js";
 
 const tags = ["agents"];

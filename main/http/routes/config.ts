@@ -1,6 +1,6 @@
 import type { TSchema } from "typebox";
 import type { McpConfigQuery, Sessions, SkillsConfigQuery } from "../../sessions/types.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/sessions.js";
 
 const tags = ["config"];

@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import type { ControlLease, Desktop } from "../../desktop/types.js";
 import { decodeInput, InputRelay } from "../../stream/input.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/desktop.js";
 
 const tags = ["desktop"];

@@ -1,5 +1,5 @@
 import type { Desktop } from "../../desktop/types.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/desktop.js";
 
 const tags = ["desktop"];

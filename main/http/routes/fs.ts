@@ -3,7 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FileSystem } from "../../fs/types.js";
 import { GlasspaneError } from "../../shared/errors.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/fs.js";
 
 const tags = ["fs"];

@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 
 export function registerHealthRoutes(app: App) {
   app.get(

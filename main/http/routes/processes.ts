@@ -3,7 +3,7 @@ import { Value } from "typebox/value";
 import type { WebSocket } from "ws";
 import type { Processes, ProcessLogEntry } from "../../processes/types.js";
 import { invalid } from "../../shared/errors.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/processes.js";
 
 const tags = ["processes"];

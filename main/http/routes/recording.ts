@@ -2,7 +2,7 @@ import path from "node:path";
 import send from "@fastify/send";
 import type { Recordings } from "../../desktop/recording/types.js";
 import { problem, sendProblem } from "../problem.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/recording.js";
 
 const tags = ["desktop"];

@@ -1,5 +1,5 @@
 import type { Stream } from "../../stream/types.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/stream.js";
 
 const tags = ["desktop"];

@@ -23,6 +23,7 @@ export const ProcessConfig = Type.Object(
     maxOutputBytes: Positive("cap of each of stdout and stderr in /run (1048576)"),
     maxLogBytesPerProcess: Positive("output kept per process, newest first (10485760)"),
     maxInputBytesPerRequest: Positive("largest decoded input per request (65536)"),
+    maxFinishedProcesses: Type.Optional(Positive("finished user processes kept for their logs and exit code; the oldest beyond it are deleted (256). Left out: unchanged")),
   },
   { additionalProperties: false },
 );
