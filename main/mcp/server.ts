@@ -1,12 +1,24 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Ajv, type ValidateFunction } from "ajv";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { invalid } from "../shared/errors.js";
 import { failure } from "./results.js";
 import { TOOLS, type McpTool } from "./tools.js";
 import type { McpEndpoint, McpServices } from "./types.js";
+
+/**
+ * The protocol SDK (and the zod it brings, some hundred files) loads on the first MCP
+ * request, not at server start: a server started under a low descriptor limit (`ulimit -n
+ * 256`) would otherwise run out while the module loader opens them all at once.
+ */
+let sdkModules: Promise<[typeof import("@modelcontextprotocol/sdk/server/index.js"), typeof import("@modelcontextprotocol/sdk/server/streamableHttp.js"), typeof import("@modelcontextprotocol/sdk/types.js")]> | undefined;
+const sdk = () =>
+  (sdkModules ??= Promise.all([
+    import("@modelcontextprotocol/sdk/server/index.js"),
+    import("@modelcontextprotocol/sdk/server/streamableHttp.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+  ]));
 
 /** JSON Schema as the wire carries it (TypeBox schemas are JSON Schema already). */
 const plain = (schema: object) => JSON.parse(JSON.stringify(schema)) as Tool["inputSchema"];
@@ -37,7 +49,8 @@ export class McpFrontDoor implements McpEndpoint {
   }
 
   /** A protocol server with the tools; one per request. */
-  private server(): Server {
+  private async server(): Promise<Server> {
+    const [{ Server }, , { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError }] = await sdk();
     const server = new Server(this.info, {
       capabilities: { tools: {} },
       instructions:
@@ -62,7 +75,8 @@ export class McpFrontDoor implements McpEndpoint {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const server = this.server();
+    const server = await this.server();
+    const { StreamableHTTPServerTransport } = (await sdk())[1];
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on("close", () => {
       void transport.close();

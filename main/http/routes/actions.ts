@@ -1,6 +1,6 @@
 import type { ComputerActions } from "../../actions/types.js";
 import type { Desktop } from "../../desktop/types.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/actions.js";
 
 const tags = ["desktop"];

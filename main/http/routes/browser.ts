@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { Browser, BrowserStatus, DiscoveryBase } from "../../browser/types.js";
 import { problem, sendProblem } from "../problem.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 import * as S from "../schemas/browser.js";
 
 const tags = ["browser"];

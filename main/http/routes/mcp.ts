@@ -1,6 +1,6 @@
 import type { McpEndpoint } from "../../mcp/types.js";
 import { problem, PROBLEM_CONTENT_TYPE, sendProblem } from "../problem.js";
-import type { App } from "../server.js";
+import type { App } from "../app.js";
 
 const tags = ["mcp"];
 
