@@ -1,4 +1,7 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { prepareStateDir } from "./state-dir.js";
+import { LIMITS } from "../shared/limits.js";
+import { checkInteger, checkLength } from "../shared/check-limits.js";
 import path from "node:path";
 import which from "which";
 import { GlasspaneError, invalid, notFound } from "../shared/errors.js";
@@ -163,20 +166,21 @@ export class DesktopService implements Desktop {
     const width = o.width ?? 1440;
     const height = o.height ?? 900;
     const dpi = o.dpi ?? 96;
-    if (width < 64 || height < 64 || width > 8192 || height > 8192) {
-      throw invalid(`width and height must be between 64 and 8192 (got ${width}x${height})`);
-    }
-    if (dpi < 10 || dpi > 1000) throw invalid(`dpi must be between 10 and 1000 (got ${dpi})`);
+    checkInteger("width", width, LIMITS.screenSize, "pixels");
+    checkInteger("height", height, LIMITS.screenSize, "pixels");
+    checkInteger("dpi", dpi, LIMITS.dpi);
+    if (o.recordingFps != null) checkInteger("recordingFps", o.recordingFps, LIMITS.fps);
     const displayNum = o.displayNum ?? 99;
     if (displayNum < 0 || displayNum > 65000) throw invalid(`displayNum must be between 0 and 65000 (got ${displayNum})`);
     const stateDir = path.resolve(o.stateDir ?? this.defaultDesktopStateDir());
+    prepareStateDir(stateDir);
     return { width, height, dpi, displayNum, stateDir, options: o };
   }
 
   private async doStart(cfg: ActiveConfig): Promise<void> {
     this.state = "starting";
     this.lastError = null;
-    const home = prepareHome(cfg.stateDir);
+    const home = path.join(cfg.stateDir, "home");
     try {
       await withDeadline(this.launchDisplay(cfg), START_TIMEOUT_MS, "desktop start");
       this.openbox = await this.processes.spawn({
@@ -336,6 +340,9 @@ export class DesktopService implements Desktop {
       if (!clipped) throw invalid(`the region ${region.width}x${region.height}+${region.x}+${region.y} lies outside the ${width}x${height} screen`);
       rect = clipped;
     }
+    if (options.showCursor && !s.capture.cursorSupported) {
+      throw new GlasspaneError("x11_error", 501, "showCursor needs the X server's XFixes extension, which this display lacks; ask without showCursor");
+    }
     const frame = await s.capture.capture(rect, { showCursor: options.showCursor });
     try {
       return { data: await encodeFrame(frame, options), contentType: contentTypes[options.format] };
@@ -355,7 +362,7 @@ export class DesktopService implements Desktop {
   }
 
   mouseClick(x: number, y: number, button: MouseButton, clickCount: number) {
-    if (clickCount < 1 || clickCount > 10) throw invalid(`clickCount must be between 1 and 10 (got ${clickCount})`);
+    checkInteger("clickCount", clickCount, LIMITS.clickCount);
     return this.withInput([[x, y]], (input) => input.click(x, y, button, clickCount));
   }
 
@@ -373,7 +380,9 @@ export class DesktopService implements Desktop {
 
   mouseScroll(x: number, y: number, deltaX: number, deltaY: number) {
     if (deltaX === 0 && deltaY === 0) throw invalid("deltaX or deltaY must be non-zero");
-    if (Math.abs(deltaX) > 100 || Math.abs(deltaY) > 100) throw invalid("deltaX and deltaY must be between -100 and 100 wheel notches");
+    const notches = { min: -LIMITS.scrollNotches.max, max: LIMITS.scrollNotches.max };
+    checkInteger("deltaX", deltaX, notches, "wheel notches");
+    checkInteger("deltaY", deltaY, notches, "wheel notches");
     return this.withInput([[x, y]], (input) => input.scroll(x, y, deltaX, deltaY));
   }
 
@@ -381,19 +390,23 @@ export class DesktopService implements Desktop {
 
   async typeText(text: string, delayMs: number) {
     if (text.length === 0) throw invalid("text must not be empty");
-    if (delayMs < 0 || delayMs > 1000) throw invalid("delayMs must be between 0 and 1000");
+    checkLength("text", text, LIMITS.typeTextLength);
+    checkInteger("delayMs", delayMs, { min: 0, max: LIMITS.typeDelayMs.max }, "ms");
     await this.withInput([], (input) => input.typeText(text, delayMs));
   }
 
   async pressKey(key: string, modifiers?: KeyModifiers) {
+    checkLength("key", key, LIMITS.keyNameLength);
     await this.withInput([], (input) => input.pressKey(key, modifiers));
   }
 
   async keyDown(key: string) {
+    checkLength("key", key, LIMITS.keyNameLength);
     await this.withInput([], (input) => input.keyDown(key));
   }
 
   async keyUp(key: string) {
+    checkLength("key", key, LIMITS.keyNameLength);
     await this.withInput([], (input) => input.keyUp(key));
   }
 
@@ -402,6 +415,8 @@ export class DesktopService implements Desktop {
     const s = await this.live();
     const { width, height } = s.conn.screen;
     for (const [x, y] of points) {
+      checkInteger("x", x, LIMITS.coordinate);
+      checkInteger("y", y, LIMITS.coordinate);
       if (x < 0 || y < 0) throw invalid(`Desktop coordinates must be non-negative (got ${x},${y})`);
       if (x >= width || y >= height) throw invalid(`(${x},${y}) is outside the ${width}x${height} screen`);
     }
@@ -416,6 +431,7 @@ export class DesktopService implements Desktop {
   }
 
   async clipboardSet(text: string, selection: Selection | "both"): Promise<void> {
+    checkLength("text", text, LIMITS.clipboardTextLength);
     const s = await this.live();
     await s.clipboard.set(text, selection);
   }
@@ -437,11 +453,14 @@ export class DesktopService implements Desktop {
   }
 
   async moveWindow(id: string, x: number, y: number) {
+    checkInteger("x", x, LIMITS.coordinate);
+    checkInteger("y", y, LIMITS.coordinate);
     return (await this.live()).windows.move(id, x, y);
   }
 
   async resizeWindow(id: string, width: number, height: number) {
-    if (width < 1 || height < 1) throw invalid(`width and height must be at least 1 (got ${width}x${height})`);
+    checkInteger("width", width, LIMITS.windowSize, "pixels");
+    checkInteger("height", height, LIMITS.windowSize, "pixels");
     return (await this.live()).windows.resize(id, width, height);
   }
 
@@ -454,7 +473,8 @@ export class DesktopService implements Desktop {
     if (!resolved) throw notFound(`application "${app}" was not found on PATH`, "app_not_found");
     const proc = await this.processes.spawn({
       name: path.basename(app),
-      command: resolved,
+      // the command as given (`xterm`), found on the same PATH: the process reports what was asked for
+      command: app,
       args,
       env: this.appEnv(),
       owner: "desktop",
@@ -522,16 +542,6 @@ function findFreeDisplay(from: number): number {
   throw new GlasspaneError("desktop_start_failed", 502, `no free X display found from :${from} to :${from + 199}`);
 }
 
-
-/** The desktop's own HOME, with an openbox autostart file the user may edit. */
-function prepareHome(stateDir: string): string {
-  const home = path.join(stateDir, "home");
-  const openboxDir = path.join(home, ".config", "openbox");
-  mkdirSync(openboxDir, { recursive: true });
-  const autostart = path.join(openboxDir, "autostart");
-  if (!existsSync(autostart)) writeFileSync(autostart, "# Commands run when the Glasspane desktop starts, one per line, ending with &\n");
-  return home;
-}
 
 function pointOrNone(x?: number, y?: number): Array<[number, number]> {
   if ((x === undefined) !== (y === undefined)) throw invalid("x and y must both be provided or both be omitted");

@@ -1,0 +1,31 @@
+import { existsSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { makeDirectorySync } from "../shared/directories.js";
+import { GlasspaneError, invalid } from "../shared/errors.js";
+
+/**
+ * Makes the desktop's state directory and its HOME (with an openbox autostart file the user
+ * may edit) before the desktop changes state, so a path that cannot be one (NUL, too long,
+ * a regular file, a symlink loop, /proc) is a 400 and the status stays what it was.
+ * Returns the HOME.
+ */
+export function prepareStateDir(stateDir: string): string {
+  if (stateDir.includes("\0")) throw invalid("stateDir must not contain NUL bytes");
+  const home = path.join(stateDir, "home");
+  try {
+    makeDirectorySync(path.join(home, ".config", "openbox"), "stateDir");
+    const autostart = path.join(home, ".config", "openbox", "autostart");
+    if (!existsSync(autostart)) writeFileSync(autostart, "# Commands run when the Glasspane desktop starts, one per line, ending with &\n");
+  } catch (err) {
+    if (err instanceof GlasspaneError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOTDIR" ? "a part of it is a file, not a directory"
+      : code === "ELOOP" ? "it leads into a loop of symbolic links"
+      : code === "ENAMETOOLONG" ? "a name in it is too long"
+      : code === "EACCES" || code === "EPERM" || code === "EROFS" ? "the server may not write there"
+      : (err as Error).message;
+    throw invalid(`stateDir ${stateDir} cannot hold the desktop's state: ${why}`, { errno: code });
+  }
+  return home;
+}
