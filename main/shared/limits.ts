@@ -32,4 +32,6 @@ export const LIMITS = {
   screenSize: { min: 64, max: 8192 },
   dpi: { min: 10, max: 1000 },
   fps: { min: 1, max: 60 },
+  /** a recording's maxDurationSeconds: ffmpeg takes no shorter duration than this */
+  recordingSeconds: { min: 0.1, max: 7 * 24 * 3600 },
 } as const;

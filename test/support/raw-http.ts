@@ -15,8 +15,12 @@ export interface RawResponse {
 export function rawRequest(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {}): Promise<RawResponse> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
+    const headers = { ...opts.headers };
+    if (opts.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-length" || h.toLowerCase() === "transfer-encoding")) {
+      headers["content-length"] = String(Buffer.byteLength(opts.body));
+    }
     const req = http.request(
-      { host: url.hostname, port: url.port, path, method: opts.method ?? "GET", headers: opts.headers, agent: false, setHost: !Object.keys(opts.headers ?? {}).some((h) => h.toLowerCase() === "host") },
+      { host: url.hostname, port: url.port, path, method: opts.method ?? "GET", headers, agent: false, setHost: !Object.keys(opts.headers ?? {}).some((h) => h.toLowerCase() === "host") },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -1,4 +1,6 @@
 import { renameSync, rmSync, statfsSync } from "node:fs";
+import { LIMITS } from "../../shared/limits.js";
+import { checkRange } from "../../shared/check-limits.js";
 import path from "node:path";
 import which from "which";
 import { GlasspaneError, conflict, invalid, notFound } from "../../shared/errors.js";
@@ -85,7 +87,7 @@ export class RecordingService implements Recordings {
     const fps = request.fps ?? source.defaultFps;
     if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw invalid(`fps must be an integer from 1 to 60 (got ${fps})`);
     const maxDurationSeconds = request.maxDurationSeconds ?? null;
-    if (maxDurationSeconds !== null && !(maxDurationSeconds > 0)) throw invalid("maxDurationSeconds must be greater than 0");
+    if (maxDurationSeconds !== null) checkRange("maxDurationSeconds", maxDurationSeconds, LIMITS.recordingSeconds, "seconds");
     const maxSizeBytes = request.maxSizeBytes ?? null;
     if (maxSizeBytes !== null && !(maxSizeBytes >= MIN_MAX_SIZE_BYTES)) throw invalid(`maxSizeBytes must be at least ${MIN_MAX_SIZE_BYTES}`);
 
@@ -167,8 +169,9 @@ export class RecordingService implements Recordings {
   /** Returns once ffmpeg has opened the display and written the file header; fails (502) if it exits first. */
   private async waitUntilWriting(active: Active): Promise<void> {
     const ok = await pollUntil(async () => {
-      if (active.proc.status === "exited") return false;
-      return this.store.bytes(active.entry) > 0 ? true : undefined;
+      // bytes first: a very short recording (maxDurationSeconds 0.1) may be done by the first look
+      if (this.store.bytes(active.entry) > 0) return true;
+      return active.proc.status === "exited" ? false : undefined;
     }, START_TIMEOUT_MS, 20);
     if (ok === true) return;
     if (ok === undefined) await this.signalStop(active, "recorder_exited");
