@@ -34,7 +34,8 @@ export class RouteTable {
       websocket: route.websocket === true,
       jsonBody: body !== undefined && !("content" in body),
       rawBody: body !== undefined && "content" in body,
-      queryKeys: query === undefined ? [] : query.type === "object" && query.properties ? Object.keys(query.properties) : undefined,
+      // the API's routes; the UI's pages read their own query (?token=, ?server=)
+      queryKeys: !route.url.startsWith("/v1/") ? undefined : query === undefined ? [] : query.type === "object" && query.properties ? Object.keys(query.properties) : undefined,
     };
     for (const m of methods) this.byKey.set(`${m} ${route.url}`, facts);
     let pattern = this.patterns.get(route.url);

@@ -57,12 +57,27 @@ export function checkRequestShape(request: FastifyRequest, reply: FastifyReply, 
   }
   if (!hasBody(request)) return undefined;
   if (!route.jsonBody && !route.rawBody) {
-    return sendProblem(reply, problem("invalid_request", 400, `${request.method} ${route.url} takes no request body`));
+    // many clients send `{}` with every POST; an empty JSON object says nothing, so it may pass (checked once parsed)
+    if (SAFE_METHODS.has(request.method) || mediaType(request) !== "application/json") return refuseBody(reply, request.method, route.url);
+    return undefined;
   }
   if (route.jsonBody && mediaType(request) !== "application/json") {
     return sendProblem(reply, problem("unsupported_media_type", 415, `${request.method} ${route.url} takes a JSON body: send Content-Type: application/json (got "${mediaType(request) || "none"}")`));
   }
   return undefined;
+}
+
+function refuseBody(reply: FastifyReply, method: string, url: string): FastifyReply {
+  return sendProblem(reply, problem("invalid_request", 400, `${method} ${url} takes no request body`));
+}
+
+/** After parsing: a route without a body schema accepts at most an empty JSON object. */
+export function checkParsedBody(request: FastifyRequest, reply: FastifyReply, routes: RouteTable): FastifyReply | undefined {
+  const route = routes.get(request.method, request.routeOptions.url);
+  if (!route || route.jsonBody || route.rawBody || request.body === undefined || request.body === null) return undefined;
+  const body = request.body as unknown;
+  if (typeof body === "object" && !Array.isArray(body) && Object.keys(body as object).length === 0) return undefined;
+  return refuseBody(reply, request.method, route.url);
 }
 
 export interface CorsOptions {

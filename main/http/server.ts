@@ -14,7 +14,7 @@ import type { Stream } from "../stream/types.js";
 import { clientErrorHandler, manageConnections } from "./connections.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { RouteTable } from "./route-table.js";
-import { answerUnrouted, checkRequestShape, guardRequest, isUpgrade, TOKEN_QUERY_KEY } from "./rules.js";
+import { answerUnrouted, checkParsedBody, checkRequestShape, guardRequest, isUpgrade, TOKEN_QUERY_KEY } from "./rules.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
 import { registerFsRoutes } from "./routes/fs.js";
@@ -153,6 +153,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   });
 
   app.addHook("onRequest", async (request, reply) => checkRequestShape(request, reply, routes));
+  app.addHook("preValidation", async (request, reply) => checkParsedBody(request, reply, routes));
 
   // Every route documents its errors and gets an operationId derived from its path.
   app.addHook("onRoute", (route) => {
