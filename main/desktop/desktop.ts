@@ -127,6 +127,7 @@ export class DesktopService implements Desktop {
         .map((p) => ({ name: p.name, pid: p.pid, running: p.status === "running", logPath: p.logPath })),
       runtimeLogPath: cfg ? this.runtimeLogPath(cfg) : null,
       capturePath: this.session?.capture.path ?? null,
+      captureFallbackReason: this.session?.capture.fallbackReason ?? null,
     };
     if (this.state === "active" && this.session) {
       const windows = await this.session.windows.list().catch(() => []);
@@ -198,6 +199,7 @@ export class DesktopService implements Desktop {
       this.startedAt = new Date();
       this.state = "active";
       this.log(cfg, `desktop active on :${cfg.displayNum} (${cfg.width}x${cfg.height}, capture ${this.session.capture.path})`);
+      if (this.session.capture.fallbackReason) this.log(cfg, `capture fell back to ${this.session.capture.path}: ${this.session.capture.fallbackReason}`);
     } catch (err) {
       const message = (err as Error).message;
       this.lastError = { code: "desktop_start_failed", message };

@@ -88,6 +88,8 @@ export interface DesktopStatus {
   windows?: WindowInfo[];
   /** Glasspane addition: which screen-capture path is in use */
   capturePath?: string | null;
+  /** why faster capture paths were passed over (Glasspane) */
+  captureFallbackReason?: string | null;
 }
 
 export interface EncodedImage {

@@ -64,6 +64,7 @@ export const DesktopStatusResponse = Type.Object({
   runtimeLogPath: Opt(Type.String()),
   windows: Type.Optional(Type.Array(DesktopWindowInfo)),
   capturePath: Opt(Type.String({ description: "Glasspane: the active screen-capture path" })),
+  captureFallbackReason: Opt(Type.String({ description: "Glasspane: why faster capture paths were passed over (also in runtime.log)" })),
 });
 export const DesktopDisplayInfoResponse = Type.Object({ display: Type.String(), resolution: DesktopResolution });
 
