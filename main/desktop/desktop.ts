@@ -238,7 +238,9 @@ export class DesktopService implements Desktop {
 
   private async teardown(finalState: DesktopState): Promise<void> {
     this.state = finalState === "inactive" ? "stopping" : finalState;
-    for (const hook of this.stopHooks) await withDeadline(hook(), 15_000, "a stop hook").catch(() => undefined);
+    for (const hook of this.stopHooks) {
+      await withDeadline(hook(), 15_000, "a stop hook").catch((err) => this.runtimeLog(`a stop hook failed: ${(err as Error)?.message ?? err}`));
+    }
     const session = this.session;
     this.session = undefined;
     if (session) {
@@ -313,11 +315,16 @@ export class DesktopService implements Desktop {
     return this.session;
   }
 
-  private runtimeLogPath(cfg: ActiveConfig) {
+  private runtimeLogPath(cfg: Pick<ActiveConfig, "stateDir">) {
     return path.join(cfg.stateDir, "runtime.log");
   }
 
-  private log(cfg: ActiveConfig, line: string) {
+  /** A line in the desktop's runtime.log (the active desktop's, else the default state directory's). */
+  runtimeLog(line: string): void {
+    this.log(this.config ?? { stateDir: this.defaultDesktopStateDir() }, line);
+  }
+
+  private log(cfg: Pick<ActiveConfig, "stateDir">, line: string) {
     try {
       appendFileSync(this.runtimeLogPath(cfg), `${new Date().toISOString()} ${line}\n`);
     } catch {

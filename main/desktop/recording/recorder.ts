@@ -14,6 +14,8 @@ import type { RecordingEndReason, RecordingFile, RecordingInfo, RecordingSource,
 export interface RecordingHost {
   /** the active desktop's display and size; undefined when it is not active */
   recordingSource(): RecordingSource | undefined;
+  /** a line in runtime.log: what went wrong where no caller hears of it */
+  runtimeLog?(line: string): void;
   /** the state directory a desktop started without `stateDir` uses */
   defaultDesktopStateDir(): string;
   /** runs `hook` before the desktop's X server is stopped */
@@ -234,8 +236,10 @@ export class RecordingService implements Recordings {
       proc = await this.processes.spawn({ name: "ffmpeg", command: "ffmpeg", args: faststartArgs(file, temp), owner: "desktop" });
       if (!(await proc.waitForExit(deadline))) await proc.stop(1000, "SIGKILL");
       if (proc.exitCode === 0) renameSync(temp, file);
-    } catch {
-      /* keep the fragmented file */
+      else this.host.runtimeLog?.(`recording ${entry.meta.id}: the faststart remux ended with ${proc.exitCode ?? "a timeout"}; the fragmented MP4 stays`);
+    } catch (err) {
+      // keep the fragmented file (it plays too), and say why
+      this.host.runtimeLog?.(`recording ${entry.meta.id}: the faststart remux failed, the fragmented MP4 stays: ${(err as Error)?.message ?? err}`);
     } finally {
       rmSync(temp, { force: true });
       if (proc && proc.status === "exited") this.processes.remove(proc.id);
