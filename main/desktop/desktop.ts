@@ -80,7 +80,10 @@ export class DesktopService implements Desktop {
   async start(options: DesktopStartOptions): Promise<DesktopStatus> {
     if (this.state === "active") return this.status();
     if (this.transition) throw new GlasspaneError("conflict", 409, `the desktop is ${this.state}; try again when it has finished`);
-    const cfg = this.validateStart(options);
+    const cfg = await this.validateStart(options);
+    // validating waited on the file system: another start may have begun meanwhile
+    if ((this.state as string) === "active") return this.status();
+    if (this.transition) throw new GlasspaneError("conflict", 409, `the desktop is ${this.state}; try again when it has finished`);
     const missing = missingDesktopDependencies();
     if (missing.length > 0) {
       this.state = "install_required";
@@ -163,7 +166,7 @@ export class DesktopService implements Desktop {
     if (this.state !== "inactive") await this.teardown("inactive").catch(() => undefined);
   }
 
-  private validateStart(o: DesktopStartOptions): ActiveConfig {
+  private async validateStart(o: DesktopStartOptions): Promise<ActiveConfig> {
     const width = o.width ?? 1440;
     const height = o.height ?? 900;
     const dpi = o.dpi ?? 96;
@@ -174,7 +177,7 @@ export class DesktopService implements Desktop {
     const displayNum = o.displayNum ?? 99;
     if (displayNum < 0 || displayNum > 65000) throw invalid(`displayNum must be between 0 and 65000 (got ${displayNum})`);
     const stateDir = path.resolve(o.stateDir ?? this.defaultDesktopStateDir());
-    prepareStateDir(stateDir);
+    await prepareStateDir(stateDir);
     return { width, height, dpi, displayNum, stateDir, options: o };
   }
 

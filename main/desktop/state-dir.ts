@@ -1,6 +1,7 @@
-import { existsSync, writeFileSync } from "node:fs";
+import fsp from "node:fs/promises";
 import path from "node:path";
-import { makeDirectorySync } from "../shared/directories.js";
+import { makeDirectory } from "../shared/directories.js";
+import { withDeadline } from "../shared/deadline.js";
 import { GlasspaneError, invalid } from "../shared/errors.js";
 
 /**
@@ -9,13 +10,16 @@ import { GlasspaneError, invalid } from "../shared/errors.js";
  * a regular file, a symlink loop, /proc) is a 400 and the status stays what it was.
  * Returns the HOME.
  */
-export function prepareStateDir(stateDir: string): string {
+export async function prepareStateDir(stateDir: string): Promise<string> {
   if (stateDir.includes("\0")) throw invalid("stateDir must not contain NUL bytes");
   const home = path.join(stateDir, "home");
   try {
-    makeDirectorySync(path.join(home, ".config", "openbox"), "stateDir");
+    await withDeadline(makeDirectory(path.join(home, ".config", "openbox"), "stateDir"), 10_000, `creating ${stateDir}`);
     const autostart = path.join(home, ".config", "openbox", "autostart");
-    if (!existsSync(autostart)) writeFileSync(autostart, "# Commands run when the Glasspane desktop starts, one per line, ending with &\n");
+    // "wx": an autostart the user edited stays as it is
+    await fsp.writeFile(autostart, "# Commands run when the Glasspane desktop starts, one per line, ending with &\n", { flag: "wx" }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    });
   } catch (err) {
     if (err instanceof GlasspaneError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

@@ -1,4 +1,4 @@
-import { mkdirSync, statfsSync, statSync } from "node:fs";
+import { statfsSync } from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { invalid } from "./errors.js";
@@ -76,35 +76,5 @@ export async function makeDirectory(p: string, what = "directory"): Promise<void
       if (err.code === "EEXIST" && (await fsp.stat(dir)).isDirectory()) return;
       throw err;
     });
-  }
-}
-
-/** The same, sync: for start-up paths that must exist before anything else runs. */
-export function makeDirectorySync(p: string, what = "directory"): void {
-  const target = path.resolve(p);
-  checkPathShape(target, what);
-  const missing: string[] = [];
-  let probe = target;
-  for (;;) {
-    let st;
-    try {
-      st = statSync(probe);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || probe === path.dirname(probe)) throw err;
-    }
-    if (st) {
-      if (!st.isDirectory()) throw Object.assign(new Error(`${probe} is not a directory`), { code: "ENOTDIR" });
-      break;
-    }
-    missing.push(probe);
-    probe = path.dirname(probe);
-  }
-  refusePseudo(probe, target, what);
-  for (const dir of missing.reverse()) {
-    try {
-      mkdirSync(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || !statSync(dir).isDirectory()) throw err;
-    }
   }
 }
