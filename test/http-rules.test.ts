@@ -51,6 +51,14 @@ for (const token of [undefined, TOKEN]) {
       const own = new URL(s.url).host;
       assert.equal((await rawRequest(s.url, q, { method: "POST", headers: { Origin: `http://${own}`, ...auth } })).status, 200);
       assert.equal((await rawRequest(s.url, `/v1/fs/mkdir?path=${encodeURIComponent(target + "2")}`, { method: "POST", headers: { Origin: "http://app.example", ...auth } })).status, 200);
+      // a preflight from a listed origin: 204, Allow and the CORS headers, no token needed
+      const preflight = await rawRequest(s.url, "/v1/fs/move", { method: "OPTIONS", headers: { Origin: "http://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type" } });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers["access-control-allow-origin"], "http://app.example");
+      assert.match(String(preflight.headers["access-control-allow-methods"]), /POST/);
+      assert.match(String(preflight.headers.allow), /POST/);
+      const unlisted = await rawRequest(s.url, "/v1/fs/move", { method: "OPTIONS", headers: { Origin: EVIL, "Access-Control-Request-Method": "POST" } });
+      assert.equal(unlisted.headers["access-control-allow-origin"], undefined);
       // a text/plain body (a form a page may post freely) is not JSON
       const move = JSON.stringify({ from: target, to: target + "3" });
       assertProblem(await rawRequest(s.url, "/v1/fs/move", { method: "POST", headers: { "Content-Type": "text/plain", ...auth }, body: move }), 415, "unsupported_media_type");
@@ -93,6 +101,9 @@ for (const token of [undefined, TOKEN]) {
       // a body where none is taken
       assertProblem(await rawRequest(s.url, "/v1/desktop/status", { headers: { ...auth, "Content-Type": "application/json" }, body: "{}" }), 400);
       assertProblem(await rawRequest(s.url, "/v1/desktop/stop", { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: '{"x":1}' }), 400);
+      // many clients send {} with every POST: an empty object says nothing and passes
+      assert.equal((await rawRequest(s.url, "/v1/desktop/stream/stop", { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: "{}" })).status, 200);
+      assertProblem(await rawRequest(s.url, "/v1/nothing/here", { method: "OPTIONS" }), 404);
       // what the framework and Node answer is problem+json too
       assertProblem(await rawRequest(s.url, `/v1/fs/stat?path=${"a".repeat(20_000)}`, { headers: auth }), 431);
       assertProblem(await rawRequest(s.url, "/v1/health/%zz", { headers: auth }), 400);
