@@ -69,7 +69,7 @@ test(`bad input from the OpenAPI document, ${RUNS} requests (seed ${SEED})`, { t
 
     const statuses = new Map<number, number>();
     const failures: string[] = [];
-    const arb = fc.constantFrom(...ops).chain((op) => requestFor(op, auth));
+    const arb = fc.constantFrom(...ops).chain((op) => requestFor(op, auth, root));
     await fc.assert(
       fc.asyncProperty(arb, async (req: FuzzRequest) => {
         const started = Date.now();

@@ -53,7 +53,7 @@ test("a bad desktop stateDir is a 400 and leaves the status as it was", { timeou
     symlinkSync(path.join(dir, "loop-b"), path.join(dir, "loop-a"));
     symlinkSync(path.join(dir, "loop-a"), path.join(dir, "loop-b"));
     const before = ((await (await s.fetch("/v1/desktop/status")).json()) as { state: string }).state;
-    for (const stateDir of ["/proc/self/x", "/sys/x/y", "a\u0000b", file, path.join(file, "sub"), path.join(dir, "n".repeat(300)), path.join(dir, "loop-a"), path.join(dir, "loop-a", "sub")]) {
+    for (const stateDir of ["/proc/self/x", "/sys/x/y", "a\u0000b", "relative/dir", file, path.join(file, "sub"), path.join(dir, "n".repeat(300)), path.join(dir, "loop-a"), path.join(dir, "loop-a", "sub")]) {
       const res = await rawRequest(s.url, "/v1/desktop/start", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ stateDir }), timeoutMs: 10_000 });
       assertProblem(res, 400, "invalid_request");
       const status = (await (await s.fetch("/v1/desktop/status")).json()) as { state: string };

@@ -176,9 +176,9 @@ export class DesktopService implements Desktop {
     if (o.recordingFps != null) checkInteger("recordingFps", o.recordingFps, LIMITS.fps);
     const displayNum = o.displayNum ?? 99;
     if (displayNum < 0 || displayNum > 65000) throw invalid(`displayNum must be between 0 and 65000 (got ${displayNum})`);
-    const stateDir = path.resolve(o.stateDir ?? this.defaultDesktopStateDir());
+    const stateDir = o.stateDir ?? path.resolve(this.defaultDesktopStateDir());
     await prepareStateDir(stateDir);
-    return { width, height, dpi, displayNum, stateDir, options: o };
+    return { width, height, dpi, displayNum, stateDir: path.resolve(stateDir), options: o };
   }
 
   private async doStart(cfg: ActiveConfig): Promise<void> {

@@ -12,6 +12,8 @@ import { GlasspaneError, invalid } from "../shared/errors.js";
  */
 export async function prepareStateDir(stateDir: string): Promise<string> {
   if (stateDir.includes("\0")) throw invalid("stateDir must not contain NUL bytes");
+  // relative to what? the server's working directory is no place a caller knows
+  if (!path.isAbsolute(stateDir)) throw invalid(`stateDir must be an absolute path (got "${stateDir}")`);
   const home = path.join(stateDir, "home");
   try {
     await withDeadline(makeDirectory(path.join(home, ".config", "openbox"), "stateDir"), 10_000, `creating ${stateDir}`);

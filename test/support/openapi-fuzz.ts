@@ -101,6 +101,12 @@ const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ maxLength: 30 }),
 );
 
+/**
+ * Fields whose valid values would reach outside the test's own directories (a desktop
+ * stateDir of "/" would write /home/.config): their values come from here instead.
+ */
+let overrides: Record<string, fc.Arbitrary<unknown>> = {};
+
 function validValue(s: Schema | undefined, depth = 0): fc.Arbitrary<unknown> {
   if (!s || depth > 3) return fc.constant(null);
   if (s.enum) return fc.constantFrom(...s.enum);
@@ -129,7 +135,7 @@ function validValue(s: Schema | undefined, depth = 0): fc.Arbitrary<unknown> {
 /** An object: each field missing, right or wrong, sometimes with a field it does not take. */
 function objectValue(s: Schema, depth: number): fc.Arbitrary<Record<string, unknown>> {
   const fields = Object.entries(s.properties ?? {}).map(([name, ps]) =>
-    fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 12, arbitrary: validValue(ps, depth + 1) }, { weight: 1, arbitrary: nastyValue }).map((v) => [name, v] as const),
+    overrides[name] ? fc.option(overrides[name]!).map((v) => [name, v ?? undefined] as const) : fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 12, arbitrary: validValue(ps, depth + 1) }, { weight: 1, arbitrary: nastyValue }).map((v) => [name, v] as const),
   );
   return fc.tuple(fc.tuple(...fields), rarely(fc.tuple(fc.constantFrom("extra", "__proto__", "constructor", ""), nastyValue))).map(([entries, extra]) => {
     const out: Record<string, unknown> = {};
@@ -178,7 +184,11 @@ const contentTypes = fc.constantFrom(
   "application/octet-stream",
 );
 
-export function requestFor(op: Operation, auth: Record<string, string>): fc.Arbitrary<FuzzRequest> {
+/** `safeDir`: the only place a generated desktop stateDir may point to (besides paths the server must refuse). */
+export function requestFor(op: Operation, auth: Record<string, string>, safeDir: string): fc.Arbitrary<FuzzRequest> {
+  overrides = {
+    stateDir: fc.constantFrom(`${safeDir}/desktop`, `${safeDir}/${"n".repeat(300)}`, "/proc/self/x", "/sys/x", "relative", "a\u0000b", "/dev/null/x", "", 7, null),
+  };
   const pathParams = op.params.filter((p) => p.in === "path");
   const queryParams = op.params.filter((p) => p.in === "query" && p.name !== "access_token");
   const pathArb = fc.tuple(...pathParams.map((p) => fc.tuple(fc.constant(p.name), paramText(p.schema), fc.boolean())));
