@@ -14,11 +14,13 @@ const ALLOWED: Record<string, string[]> = {
   desktop: ["shared", "processes"],
   fs: ["shared"],
   stream: ["shared", "processes", "desktop/types.ts"],
+  sessions: ["shared", "processes"],
   // the HTTP layer sees the services only through their interfaces and types
-  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts"],
-  app: ["shared", "processes", "desktop", "fs", "stream", "http"],
+  // (and the data channel's input decoder, which the control socket speaks too)
+  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts", "stream/input.ts", "sessions/types.ts"],
+  app: ["shared", "processes", "desktop", "fs", "stream", "sessions", "http"],
   cli: ["shared", "app", "desktop/dependencies.ts"],
-  electron: ["app"],
+  electron: ["shared", "app"],
 };
 
 function tsFiles(dir: string): string[] {

@@ -8,6 +8,7 @@ import { createHttpServer, type App, type HttpOptions } from "../http/server.js"
 import { ProcessManager } from "../processes/manager.js";
 import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
+import { SessionService } from "../sessions/service.js";
 import { StreamService } from "../stream/service.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { version } from "./version.js";
@@ -23,6 +24,8 @@ export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
   fsRoot?: string;
   /** disk budget of all recordings together (default 2 GiB) */
   recordingBudgetBytes?: number;
+  /** how long a POSTed ACP request waits for the agent's answer (10 min) */
+  acpRequestTimeoutMs?: number;
 }
 
 export interface Runtime {
@@ -32,6 +35,7 @@ export interface Runtime {
   recordings: RecordingService;
   stream: StreamService;
   processes: ProcessManager;
+  sessions: SessionService;
   close(): Promise<void>;
 }
 
@@ -48,8 +52,16 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
   // a server reachable only on loopback offers only loopback ICE candidates
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
   const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
-  const uiDir = fileURLToPath(new URL("../../../renderer/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream });
+  const sessions = new SessionService(processes, {
+    stateDir,
+    requestTimeoutMs: config.acpRequestTimeoutMs,
+    display: async () => {
+      const status = await desktop.status();
+      return status.state === "active" ? (status.display ?? undefined) : undefined;
+    },
+  });
+  const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -64,11 +76,13 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     recordings,
     stream,
     processes,
+    sessions,
     close: () =>
       (closing ??= (async () => {
         await http.close().catch(() => undefined);
         await recordings.close();
         await stream.shutdown().catch(() => undefined);
+        await sessions.shutdown();
         await desktop.shutdown();
         await processes.shutdown();
       })()),

@@ -13,7 +13,7 @@ Usage:
                    [--cors-allow-origin O ...] [--cors-allow-method M ...]
                    [--cors-allow-header H ...] [--cors-allow-credentials]
                    [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--fs-root DIR] [--log]
-                   [--recording-budget-mb 2048]
+                   [--recording-budget-mb 2048] [--acp-timeout-ms 600000] [--acp-heartbeat-ms 15000]
   glasspane daemon start [the server's options]
   glasspane daemon stop|status [--host 127.0.0.1] [--port 2468]
   glasspane install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]
@@ -88,6 +88,8 @@ async function server(args: string[]): Promise<number> {
       : undefined,
     stateDir: values["state-dir"],
     fsRoot: values["fs-root"],
+    acpRequestTimeoutMs: values["acp-timeout-ms"] ? toInt(values["acp-timeout-ms"], "--acp-timeout-ms", 1, 2_147_483_647) : undefined,
+    acpHeartbeatMs: values["acp-heartbeat-ms"] ? toInt(values["acp-heartbeat-ms"], "--acp-heartbeat-ms", 100, 2_147_483_647) : undefined,
     recordingBudgetBytes: values["recording-budget-mb"] ? toInt(values["recording-budget-mb"], "--recording-budget-mb", 1, 1024 ** 3) * 1024 ** 2 : undefined,
     logger: values.log,
   });

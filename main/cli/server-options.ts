@@ -16,6 +16,8 @@ export const SERVER_OPTIONS = {
   "fs-root": { type: "string" },
   "recording-budget-mb": { type: "string" },
   log: { type: "boolean", default: false },
+  "acp-timeout-ms": { type: "string" },
+  "acp-heartbeat-ms": { type: "string" },
 } as const;
 
 /** Where a daemon lives, for `daemon stop` and `daemon status`. */

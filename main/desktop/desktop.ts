@@ -14,6 +14,7 @@ import { clipRect, contentTypes, encodeFrame } from "./encode.js";
 import { InputController } from "./input.js";
 import { Clipboard } from "./clipboard.js";
 import { WindowManager } from "./windows.js";
+import { DesktopControl } from "./control.js";
 import type {
   Desktop,
   DesktopStartOptions,
@@ -69,6 +70,8 @@ export class DesktopService implements Desktop {
   private recovering: Promise<void> | undefined;
   private transition: Promise<unknown> | undefined;
   private readonly stopHooks: Array<() => Promise<void>> = [];
+  /** a person's lease on the input; checked by every input method */
+  readonly control = new DesktopControl();
 
   constructor(
     private readonly processes: ProcessManager,
@@ -131,6 +134,7 @@ export class DesktopService implements Desktop {
       runtimeLogPath: cfg ? this.runtimeLogPath(cfg) : null,
       capturePath: this.session?.capture.path ?? null,
       captureFallbackReason: this.session?.capture.fallbackReason ?? null,
+      control: this.control.status(),
     };
     if (this.state === "active" && this.session) {
       const windows = await this.session.windows.list().catch(() => []);
@@ -424,6 +428,7 @@ export class DesktopService implements Desktop {
 
   /** Checks coordinates against the screen, then runs `task` (the controller runs actions one at a time). */
   private async withInput<T>(points: Array<[number, number]>, task: (input: InputController) => Promise<T>): Promise<T> {
+    this.control.check();
     const s = await this.live();
     const { width, height } = s.conn.screen;
     for (const [x, y] of points) {
@@ -444,6 +449,7 @@ export class DesktopService implements Desktop {
 
   async clipboardSet(text: string, selection: Selection | "both"): Promise<void> {
     checkLength("text", text, LIMITS.clipboardTextLength);
+    this.control.check();
     const s = await this.live();
     await s.clipboard.set(text, selection);
   }

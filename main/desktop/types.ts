@@ -90,6 +90,38 @@ export interface DesktopStatus {
   capturePath?: string | null;
   /** why faster capture paths were passed over (Glasspane) */
   captureFallbackReason?: string | null;
+  /** Glasspane addition: a person's lease on the input, null while nobody holds one */
+  control?: ControlInfo | null;
+}
+
+export interface ControlInfo {
+  /** who holds it, as the holder named itself */
+  holder: string;
+  /** when it was taken */
+  since: string;
+  /** when it lapses unless the holder gives input first */
+  expiresAt: string;
+}
+
+export interface ControlLease {
+  readonly id: string;
+  readonly info: ControlInfo;
+  /** runs `fn` as the holder: desktop input inside it passes the lease check */
+  run<T>(fn: () => T): T;
+  /** input from the holder: pushes the idle expiry back */
+  touch(): void;
+  release(): void;
+  /** settles with why the lease ended ("released", "idle", "taken over") */
+  readonly ended: Promise<string>;
+}
+
+/** The human control lease of one desktop. */
+export interface Control {
+  /** takes the lease; one held by someone else answers 409 control_held unless `force` */
+  take(holder: string, opts?: { force?: boolean }): ControlLease;
+  status(): ControlInfo | null;
+  /** throws 409 control_held while a lease is held, unless the caller runs as its holder */
+  check(): void;
 }
 
 export interface EncodedImage {
@@ -105,6 +137,7 @@ export interface LaunchResult {
 
 /** Everything the HTTP layer may ask of a desktop. */
 export interface Desktop {
+  readonly control: Control;
   start(options: DesktopStartOptions): Promise<DesktopStatus>;
   stop(): Promise<DesktopStatus>;
   status(): Promise<DesktopStatus>;

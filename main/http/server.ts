@@ -10,13 +10,18 @@ import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
+import type { Sessions } from "../sessions/types.js";
 import type { Stream } from "../stream/types.js";
 import { clientErrorHandler, manageConnections } from "./connections.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { RouteTable } from "./route-table.js";
 import { answerUnrouted, checkParsedBody, checkRequestShape, guardRequest, isUpgrade, TOKEN_QUERY_KEY } from "./rules.js";
+import { registerAcpRoutes } from "./routes/acp.js";
+import { registerAgentRoutes } from "./routes/agents.js";
+import { registerConfigRoutes } from "./routes/config.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
+import { registerControlRoutes } from "./routes/control.js";
 import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
@@ -37,6 +42,8 @@ export interface HttpOptions {
   logger?: boolean;
   /** folder of the web UI, served at /ui/ */
   uiDir?: string;
+  /** heartbeat interval of the ACP SSE streams (15 s) */
+  acpHeartbeatMs?: number;
 }
 
 export interface HttpServices {
@@ -45,6 +52,7 @@ export interface HttpServices {
   processes: Processes;
   recordings: Recordings;
   stream: Stream;
+  sessions: Sessions;
 }
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
@@ -133,8 +141,12 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
       const header = request.headers.authorization;
       let presented: string | undefined;
       if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
-      else if (isUpgrade(request) && routes.get(request.method, request.routeOptions.url)?.websocket) {
-        // a browser's WebSocket cannot send headers; only there does the query carry the token
+      else if (
+        (isUpgrade(request) && routes.get(request.method, request.routeOptions.url)?.websocket) ||
+        // a <video> or download link in a page cannot send a header either
+        (request.method === "GET" && /^\/v1\/desktop\/recordings\/[^/?]+\/download(\?|$)/.test(request.url))
+      ) {
+        // a browser's WebSocket cannot send headers; only there (and on downloads) does the query carry the token
         presented = new URL(request.url, "http://x").searchParams.get(TOKEN_QUERY_KEY) ?? undefined;
       }
       if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
@@ -183,10 +195,14 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
 
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);
+  registerControlRoutes(app, services.desktop);
   registerFsRoutes(app, services.fs);
   registerProcessRoutes(app, services.processes);
   registerRecordingRoutes(app, services.recordings);
   registerStreamRoutes(app, services.stream);
+  registerAgentRoutes(app, services.sessions);
+  registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs });
+  registerConfigRoutes(app, services.sessions);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/ui/", index: "index.html", schemaHide: true });

@@ -8,6 +8,7 @@ import { spawn as spawnPty, type IPty } from "node-pty";
 import which from "which";
 import { conflict, GlasspaneError } from "../shared/errors.js";
 import { sleep } from "../shared/deadline.js";
+import { LineSplitter } from "./lines.js";
 import { ProcessStore, type OutputFile, type ProcessRecord } from "./store.js";
 import type { OutputStream, ProcessOwner, ProcessStatus } from "./types.js";
 
@@ -37,6 +38,11 @@ export interface ProcessSpec {
   stdin?: boolean;
   /** own process group: stop and kill reach everything the command started */
   processGroup?: boolean;
+  /**
+   * Framed stdio (ACP agents): every stdout line goes to this callback instead of the log;
+   * stderr is still logged. Not restored after a server restart.
+   */
+  stdoutLines?: (line: Buffer) => void;
   /** initial terminal size of a tty process (80x24) */
   cols?: number;
   rows?: number;
@@ -266,7 +272,14 @@ export class ManagedProcess extends EventEmitter {
     });
     const child: Child = { kind: "pipe", proc };
     this.child = child;
-    proc.stdout?.on("data", (d: Buffer) => this.append("stdout", d));
+    const lines = this.spec.stdoutLines ? new LineSplitter(this.spec.stdoutLines) : undefined;
+    if (lines) {
+      proc.stdout?.on("data", (d: Buffer) => {
+        this.lastOutputAt = Date.now();
+        lines.push(d);
+      });
+      proc.stdout?.on("end", () => lines.flush());
+    } else proc.stdout?.on("data", (d: Buffer) => this.append("stdout", d));
     proc.stderr?.on("data", (d: Buffer) => this.append("stderr", d));
     proc.stdin?.on("error", () => {}); // EPIPE when the child has closed its end
     const spawned: true | Error = await Promise.race([
@@ -376,6 +389,26 @@ export class ManagedProcess extends EventEmitter {
     // full pipe is still holding earlier input back, so the queue stays bounded.
     if (stdin.writableNeedDrain) throw conflict(`process ${this.id} is not reading its input (${stdin.writableLength} bytes still queued)`);
     stdin.write(data);
+    return data.length;
+  }
+
+  /**
+   * Writes to a pipe's stdin, waiting while the pipe is full instead of refusing (framed
+   * stdio: a message must not be dropped); rejects with a 504 when the child has not read
+   * it within `timeoutMs`, and with a 409 when it exits first.
+   */
+  async writeWaiting(data: Buffer, timeoutMs: number): Promise<number> {
+    const child = this.child;
+    const stdin = child?.kind === "pipe" ? child.proc.stdin : null;
+    if (this.status !== "running" || !stdin || stdin.destroyed || stdin.writableEnded) throw conflict(`process ${this.id} has exited; it takes no more input`);
+    if (stdin.write(data)) return data.length;
+    const drained = once(stdin, "drain").then(() => "drained" as const);
+    const exited = once(this, "exit").then(() => "exited" as const);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), timeoutMs)));
+    const outcome = await Promise.race([drained, exited, late]).finally(() => clearTimeout(timer));
+    if (outcome === "exited") throw conflict(`process ${this.id} exited before it read its input`);
+    if (outcome === "late") throw new GlasspaneError("timeout", 504, `process ${this.id} did not read its input within ${timeoutMs} ms`);
     return data.length;
   }
 

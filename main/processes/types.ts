@@ -1,6 +1,6 @@
 /** Shapes of the process contract (field for field as spec/API.md and the sandbox-agent SDK). */
 
-export type ProcessOwner = "user" | "desktop" | "system";
+export type ProcessOwner = "user" | "desktop" | "system" | "agent";
 export type ProcessStatus = "running" | "exited";
 /** Where a chunk of output came from: a pipe, or the terminal of a `tty` process. */
 export type OutputStream = "stdout" | "stderr" | "pty";

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "desktop_start_failed"
   | "desktop_dependencies_missing"
   | "conflict"
+  | "control_held"
   | "payload_too_large"
   | "timeout"
   | "token_invalid"
@@ -20,6 +21,10 @@ export type ErrorCode =
   | "insufficient_storage"
   | "x11_error"
   | "recording_failed"
+  | "unsupported_agent"
+  | "not_acceptable"
+  | "agent_process_exited"
+  | "install_failed"
   | "internal";
 
 export class GlasspaneError extends Error {

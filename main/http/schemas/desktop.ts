@@ -52,6 +52,19 @@ export const DesktopWindowInfo = Type.Object({
   height: Int(),
   isActive: Type.Boolean(),
 });
+export const DesktopControlInfo = Type.Object({
+  holder: Type.String({ description: "who holds the lease, as it named itself" }),
+  since: Type.String({ description: "when it was taken (ISO 8601)" }),
+  expiresAt: Type.String({ description: "when it lapses unless the holder gives input first" }),
+});
+export const DesktopControlQuery = Type.Object(
+  {
+    holder: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "a name for the person taking control, shown to the others" })),
+    force: Type.Optional(Type.Boolean({ description: "take the lease over from its current holder" })),
+    access_token: Type.Optional(Type.String({ description: "the token, for clients that cannot send a header" })),
+  },
+  { additionalProperties: false },
+);
 export const DesktopStatusResponse = Type.Object({
   state: Type.Enum(["inactive", "install_required", "starting", "active", "stopping", "failed"]),
   display: Opt(Type.String()),
@@ -65,6 +78,7 @@ export const DesktopStatusResponse = Type.Object({
   windows: Type.Optional(Type.Array(DesktopWindowInfo)),
   capturePath: Opt(Type.String({ description: "Glasspane: the active screen-capture path" })),
   captureFallbackReason: Opt(Type.String({ description: "Glasspane: why faster capture paths were passed over (also in runtime.log)" })),
+  control: Opt(DesktopControlInfo),
 });
 export const DesktopDisplayInfoResponse = Type.Object({ display: Type.String(), resolution: DesktopResolution });
 

@@ -11,7 +11,7 @@ const Positive = (description: string) => Type.Integer({ minimum: 1, maximum: Nu
 /** a timer cannot wait longer than 2^31-1 ms (24.8 days) */
 const Timeout = (description: string) => Type.Integer({ minimum: 1, maximum: 2_147_483_647, description });
 
-export const ProcessOwner = Type.Enum(["user", "desktop", "system"]);
+export const ProcessOwner = Type.Enum(["user", "desktop", "system", "agent"]);
 export const ProcessState = Type.Enum(["running", "exited"]);
 export const ProcessLogsStream = Type.Enum(["stdout", "stderr", "combined", "pty"]);
 
