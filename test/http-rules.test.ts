@@ -118,6 +118,8 @@ for (const token of [undefined, TOKEN]) {
       const refused = await rawRequest(s.url, "/v1/health", { headers: { ...auth, ...upgrade } });
       assertProblem(refused, 400);
       assert.equal(refused.headers.connection, "close");
+      // and a plain GET to a WebSocket route
+      assertProblem(await rawRequest(s.url, "/v1/desktop/stream/signaling", { headers: auth }), 400);
       if (token) {
         // access_token is a WebSocket route's way in, nowhere else, even with an Upgrade header
         assertProblem(await rawRequest(s.url, `/v1/desktop/status?access_token=${token}`), 401);

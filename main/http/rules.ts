@@ -47,6 +47,9 @@ export function checkRequestShape(request: FastifyRequest, reply: FastifyReply, 
   if (isUpgrade(request) && !route.websocket) {
     return sendProblem(reply, problem("invalid_request", 400, `${route.url} is not a WebSocket endpoint; send the request without Upgrade: websocket`));
   }
+  if (!isUpgrade(request) && route.websocket) {
+    return sendProblem(reply, problem("invalid_request", 400, `${route.url} is a WebSocket endpoint: connect with Upgrade: websocket`));
+  }
   if (route.queryKeys !== undefined) {
     const allowed = route.websocket ? [...route.queryKeys, TOKEN_QUERY_KEY] : route.queryKeys;
     const unknown = Object.keys((request.query as Record<string, unknown> | undefined) ?? {}).filter((k) => !allowed.includes(k));
