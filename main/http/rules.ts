@@ -1,12 +1,21 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { hostAllowed, originAllowed, type GuardOptions } from "./guards.js";
 import { problem, sendProblem } from "./problem.js";
-import type { RouteTable } from "./route-table.js";
+import type { RouteFacts, RouteTable } from "./route-table.js";
 
 /** Methods that change nothing: they need no Origin check. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** The query key a browser's WebSocket uses for the token (it cannot set headers). */
 export const TOKEN_QUERY_KEY = "access_token";
+
+/** Routes a page reaches by URL alone (a <video> or download link): they, too, take the token in the query. */
+const LINK_ROUTES = new Set(["/v1/desktop/recordings/:id/download"]);
+
+/** Whether this request may carry its token as `?access_token=`: a WebSocket handshake, or a link route. */
+export function tokenInQuery(request: FastifyRequest, route: RouteFacts | undefined): boolean {
+  if (!route) return false;
+  return (route.websocket && isUpgrade(request)) || ((request.method === "GET" || request.method === "HEAD") && LINK_ROUTES.has(route.url));
+}
 
 export function isUpgrade(request: FastifyRequest): boolean {
   return request.headers.upgrade?.toLowerCase() === "websocket";
@@ -51,7 +60,7 @@ export function checkRequestShape(request: FastifyRequest, reply: FastifyReply, 
     return sendProblem(reply, problem("invalid_request", 400, `${route.url} is a WebSocket endpoint: connect with Upgrade: websocket`));
   }
   if (route.queryKeys !== undefined) {
-    const allowed = route.websocket ? [...route.queryKeys, TOKEN_QUERY_KEY] : route.queryKeys;
+    const allowed = tokenInQuery(request, route) ? [...route.queryKeys, TOKEN_QUERY_KEY] : route.queryKeys;
     const unknown = Object.keys((request.query as Record<string, unknown> | undefined) ?? {}).filter((k) => !allowed.includes(k));
     if (unknown.length > 0) {
       const takes = allowed.length > 0 ? `it takes ${allowed.join(", ")}` : "it takes none";

@@ -15,7 +15,7 @@ import type { Stream } from "../stream/types.js";
 import { clientErrorHandler, manageConnections } from "./connections.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { RouteTable } from "./route-table.js";
-import { answerUnrouted, checkParsedBody, checkRequestShape, guardRequest, isUpgrade, TOKEN_QUERY_KEY } from "./rules.js";
+import { answerUnrouted, checkParsedBody, checkRequestShape, guardRequest, TOKEN_QUERY_KEY, tokenInQuery } from "./rules.js";
 import { registerAcpRoutes } from "./routes/acp.js";
 import { registerAgentRoutes } from "./routes/agents.js";
 import { registerConfigRoutes } from "./routes/config.js";
@@ -141,12 +141,8 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
       const header = request.headers.authorization;
       let presented: string | undefined;
       if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
-      else if (
-        (isUpgrade(request) && routes.get(request.method, request.routeOptions.url)?.websocket) ||
-        // a <video> or download link in a page cannot send a header either
-        (request.method === "GET" && /^\/v1\/desktop\/recordings\/[^/?]+\/download(\?|$)/.test(request.url))
-      ) {
-        // a browser's WebSocket cannot send headers; only there (and on downloads) does the query carry the token
+      // a browser's WebSocket, or a <video>/download link in a page, cannot send a header: they carry ?access_token=
+      else if (tokenInQuery(request, routes.get(request.method, request.routeOptions.url))) {
         presented = new URL(request.url, "http://x").searchParams.get(TOKEN_QUERY_KEY) ?? undefined;
       }
       if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
