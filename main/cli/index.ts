@@ -10,7 +10,7 @@ import { capOutputFile } from "./output-cap.js";
 const USAGE = `glasspane ${version}: give an AI agent a Linux computer
 
 Usage:
-  glasspane server [--host 127.0.0.1] [--port 2468] [--token T | --no-token]
+  glasspane server [--host 127.0.0.1] [--port 2468] [--token T | --no-token] [--allowed-host NAME ...]
                    [--cors-allow-origin O ...] [--cors-allow-method M ...]
                    [--cors-allow-header H ...] [--cors-allow-credentials]
                    [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--fs-root DIR] [--log]
@@ -22,7 +22,12 @@ Usage:
   glasspane install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]
   glasspane --version
 
-Without --token or --no-token the server reads GLASSPANE_TOKEN, or makes up a token and prints it.`;
+Without --token or --no-token the server reads GLASSPANE_TOKEN, or makes up a token and prints it.
+The server answers to loopback names, IP addresses, the --host name and each --allowed-host
+("*" for any); requests that change something from a web page need its origin in --cors-allow-origin.`;
+
+/** How long SIGTERM/SIGINT may take to stop everything before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -59,6 +64,10 @@ async function server(args: string[]): Promise<number> {
   });
   const port = toInt(values.port, "--port", 0, 65535);
   if (values.token !== undefined && values["no-token"]) throw new UsageError("--token and --no-token exclude each other");
+  if (!values["cors-allow-origin"]?.length) {
+    const stray = (["cors-allow-method", "cors-allow-header", "cors-allow-credentials"] as const).filter((k) => (Array.isArray(values[k]) ? (values[k] as string[]).length > 0 : values[k] === true));
+    if (stray.length > 0) throw new UsageError(`${stray.map((k) => `--${k}`).join(", ")} need at least one --cors-allow-origin`);
+  }
   let token: string | undefined = values.token ?? process.env.GLASSPANE_TOKEN;
   if (values["no-token"]) token = undefined;
   else if (!token) {
@@ -72,6 +81,7 @@ async function server(args: string[]): Promise<number> {
     host: values.host,
     port,
     token,
+    allowedHosts: values["allowed-host"],
     corsAllowOrigins: values["cors-allow-origin"],
     corsAllowMethods: values["cors-allow-method"],
     corsAllowHeaders: values["cors-allow-header"],
@@ -96,7 +106,13 @@ async function server(args: string[]): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
-  await runtime.close();
+  // whatever clients do, stopping ends: the runtime's close is bounded, then the process exits
+  const deadline = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), SHUTDOWN_DEADLINE_MS).unref());
+  const outcome = await Promise.race([runtime.close().then(() => "closed" as const), deadline]);
+  if (outcome === "late") {
+    console.error(`glasspane: shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting anyway`);
+    return 1;
+  }
   return 0;
 }
 

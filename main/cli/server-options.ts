@@ -4,6 +4,7 @@ export const SERVER_OPTIONS = {
   port: { type: "string", short: "p", default: "2468" },
   token: { type: "string", short: "t" },
   "no-token": { type: "boolean", short: "n", default: false },
+  "allowed-host": { type: "string", multiple: true },
   "cors-allow-origin": { type: "string", multiple: true },
   "cors-allow-method": { type: "string", multiple: true },
   "cors-allow-header": { type: "string", multiple: true },

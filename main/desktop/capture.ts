@@ -104,22 +104,27 @@ class ShmSource implements CaptureSource {
   ) {}
 
   /** Resolves undefined when SHM cannot be used on this connection. */
-  static async open(conn: XConnection, layout: PixelLayout): Promise<ShmSource | undefined> {
+  static async open(conn: XConnection, layout: PixelLayout, why: (reason: string) => void = () => undefined): Promise<ShmSource | undefined> {
     let shm: any;
     try {
       shm = await conn.ext("shm");
-    } catch {
+    } catch (err) {
+      why(`x11-shm: the MIT-SHM extension is unavailable (${(err as Error)?.message ?? err})`);
       return undefined;
     }
     const usable = await conn.call<boolean>("MIT-SHM usable", (cb) => shm.usable(cb), 5000).catch(() => false);
-    if (!usable) return undefined;
+    if (!usable) {
+      why("x11-shm: MIT-SHM is not usable on this connection (another host or IPC namespace?)");
+      return undefined;
+    }
     const source = new ShmSource(conn, shm, layout);
     try {
       // a real round trip through the segment, not just a successful attach
       await source.ensureSegment(conn.screen.width * conn.screen.height * 4);
       await source.capture({ x: 0, y: 0, width: 1, height: 1 }, Buffer.alloc(3));
       return source;
-    } catch {
+    } catch (err) {
+      why(`x11-shm: a test capture failed (${(err as Error)?.message ?? err})`);
       source.close();
       return undefined;
     }
@@ -213,16 +218,22 @@ export class ScreenCapture {
     private readonly conn: XConnection,
     private readonly source: CaptureSource,
     private readonly fixes: any,
+    /** why the faster capture paths were passed over; undefined when the fastest one works */
+    readonly fallbackReason: string | undefined,
   ) {}
 
   static async create(conn: XConnection, opts: ScreenCaptureOptions = {}): Promise<ScreenCapture> {
     const layout = pixelLayout(conn);
     // fastest first: addon -> x11 MIT-SHM -> x11 GetImage
-    const native = opts.forceCore || opts.native === false ? undefined : await NativeShmSource.open(conn.displayName, conn.screen.width, conn.screen.height);
-    const shm = native || opts.forceCore ? undefined : await ShmSource.open(conn, layout);
+    const reasons: string[] = [];
+    const why = (reason: string) => reasons.push(reason);
+    if (opts.forceCore) why("asked for core GetImage (forceCore)");
+    else if (opts.native === false) why("native-shm: turned off (native: false)");
+    const native = opts.forceCore || opts.native === false ? undefined : await NativeShmSource.open(conn.displayName, conn.screen.width, conn.screen.height, why);
+    const shm = native || opts.forceCore ? undefined : await ShmSource.open(conn, layout, why);
     const source = native ?? shm ?? new GetImageSource(conn, layout);
     const fixes = await conn.ext("fixes").catch(() => undefined);
-    return new ScreenCapture(conn, source, fixes);
+    return new ScreenCapture(conn, source, fixes, reasons.length > 0 ? reasons.join("; ") : undefined);
   }
 
   /** Which source is in use: `native-shm`, `x11-shm` or `x11-getimage`. */

@@ -1,4 +1,7 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { prepareStateDir } from "./state-dir.js";
+import { LIMITS } from "../shared/limits.js";
+import { checkInteger, checkLength } from "../shared/check-limits.js";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import which from "which";
@@ -39,7 +42,6 @@ import type {
 } from "./types.js";
 import type { RecordingSource } from "./recording/types.js";
 import { processAlive } from "../shared/process.js";
-import { LIMITS } from "../shared/limits.js";
 import { BoundedLogFile, RUNTIME_LOG_MAX_BYTES } from "../shared/bounded-log.js";
 
 /** How long a request waits for the desktop to come back after Xvfb was restarted. */
@@ -96,7 +98,10 @@ export class DesktopService implements Desktop {
   async start(options: DesktopStartOptions): Promise<DesktopStatus> {
     if (this.state === "active") return this.status();
     if (this.transition) throw new GlasspaneError("conflict", 409, `the desktop is ${this.state}; try again when it has finished`);
-    const cfg = this.validateStart(options);
+    const cfg = await this.validateStart(options);
+    // validating waited on the file system: another start may have begun meanwhile
+    if ((this.state as string) === "active") return this.status();
+    if (this.transition) throw new GlasspaneError("conflict", 409, `the desktop is ${this.state}; try again when it has finished`);
     const missing = missingDesktopDependencies();
     if (missing.length > 0) {
       this.state = "install_required";
@@ -143,6 +148,7 @@ export class DesktopService implements Desktop {
         .map((p) => ({ name: p.name, pid: p.pid, running: p.status === "running", logPath: p.logPath })),
       runtimeLogPath: cfg ? this.runtimeLogPath(cfg) : null,
       capturePath: this.session?.capture.path ?? null,
+      captureFallbackReason: this.session?.capture.fallbackReason ?? null,
       control: this.control.status(),
     };
     if (this.state === "active") {
@@ -199,24 +205,25 @@ export class DesktopService implements Desktop {
     if (this.state !== "inactive") await this.teardown("inactive").catch(() => undefined);
   }
 
-  private validateStart(o: DesktopStartOptions): ActiveConfig {
+  private async validateStart(o: DesktopStartOptions): Promise<ActiveConfig> {
     const width = o.width ?? 1440;
     const height = o.height ?? 900;
     const dpi = o.dpi ?? 96;
-    if (width < 64 || height < 64 || width > 8192 || height > 8192) {
-      throw invalid(`width and height must be between 64 and 8192 (got ${width}x${height})`);
-    }
-    if (dpi < 10 || dpi > 1000) throw invalid(`dpi must be between 10 and 1000 (got ${dpi})`);
+    checkInteger("width", width, LIMITS.screenSize, "pixels");
+    checkInteger("height", height, LIMITS.screenSize, "pixels");
+    checkInteger("dpi", dpi, LIMITS.dpi);
+    if (o.recordingFps != null) checkInteger("recordingFps", o.recordingFps, LIMITS.fps);
     const displayNum = o.displayNum ?? 99;
     if (displayNum < 0 || displayNum > 65000) throw invalid(`displayNum must be between 0 and 65000 (got ${displayNum})`);
-    const stateDir = path.resolve(o.stateDir ?? this.defaultDesktopStateDir());
-    return { width, height, dpi, displayNum, stateDir, options: o };
+    const stateDir = o.stateDir ?? path.resolve(this.defaultDesktopStateDir());
+    await prepareStateDir(stateDir);
+    return { width, height, dpi, displayNum, stateDir: path.resolve(stateDir), options: o };
   }
 
   private async doStart(cfg: ActiveConfig): Promise<void> {
     this.state = "starting";
     this.lastError = null;
-    const home = prepareHome(cfg.stateDir);
+    const home = path.join(cfg.stateDir, "home");
     try {
       await withDeadline(this.launchDisplay(cfg), START_TIMEOUT_MS, "desktop start");
       this.openbox = await this.processes.spawn({
@@ -235,6 +242,7 @@ export class DesktopService implements Desktop {
       this.startedAt = new Date();
       this.state = "active";
       this.log(cfg, `desktop active on :${cfg.displayNum} (${cfg.width}x${cfg.height}, capture ${this.session.capture.path})`);
+      if (this.session.capture.fallbackReason) this.log(cfg, `capture fell back to ${this.session.capture.path}: ${this.session.capture.fallbackReason}`);
     } catch (err) {
       const message = (err as Error).message;
       this.lastError = { code: "desktop_start_failed", message };
@@ -276,7 +284,9 @@ export class DesktopService implements Desktop {
 
   private async teardown(finalState: DesktopState): Promise<void> {
     this.state = finalState === "inactive" ? "stopping" : finalState;
-    for (const hook of this.stopHooks) await withDeadline(hook(), 15_000, "a stop hook").catch(() => undefined);
+    for (const hook of this.stopHooks) {
+      await withDeadline(hook(), 15_000, "a stop hook").catch((err) => this.runtimeLog(`a stop hook failed: ${(err as Error)?.message ?? err}`));
+    }
     const session = this.session;
     this.session = undefined;
     if (session) {
@@ -357,6 +367,11 @@ export class DesktopService implements Desktop {
     return path.join(cfg.stateDir, "runtime.log");
   }
 
+  /** A line in the desktop's runtime.log (the active desktop's, else the default state directory's). */
+  runtimeLog(line: string): void {
+    this.log(this.config ?? { stateDir: this.defaultDesktopStateDir() }, line);
+  }
+
   private runtimeLogFile: BoundedLogFile | undefined;
 
   /** runtime.log, within RUNTIME_LOG_MAX_BYTES (with its rotated .1); a write never throws. */
@@ -386,6 +401,9 @@ export class DesktopService implements Desktop {
       if (!clipped) throw invalid(`the region ${region.width}x${region.height}+${region.x}+${region.y} lies outside the ${width}x${height} screen`);
       rect = clipped;
     }
+    if (options.showCursor && !s.capture.cursorSupported) {
+      throw new GlasspaneError("x11_error", 501, "showCursor needs the X server's XFixes extension, which this display lacks; ask without showCursor");
+    }
     const t0 = performance.now();
     const frame = await s.capture.capture(rect, { showCursor: options.showCursor });
     const t1 = performance.now();
@@ -409,7 +427,7 @@ export class DesktopService implements Desktop {
   }
 
   mouseClick(x: number, y: number, button: PointerButton, clickCount: number) {
-    if (clickCount < 1 || clickCount > 10) throw invalid(`clickCount must be between 1 and 10 (got ${clickCount})`);
+    checkInteger("clickCount", clickCount, LIMITS.clickCount);
     return this.withInput([[x, y]], (input) => input.click(x, y, button, clickCount));
   }
 
@@ -427,7 +445,9 @@ export class DesktopService implements Desktop {
 
   mouseScroll(x: number, y: number, deltaX: number, deltaY: number) {
     if (deltaX === 0 && deltaY === 0) throw invalid("deltaX or deltaY must be non-zero");
-    if (Math.abs(deltaX) > 100 || Math.abs(deltaY) > 100) throw invalid("deltaX and deltaY must be between -100 and 100 wheel notches");
+    const notches = { min: -LIMITS.scrollNotches.max, max: LIMITS.scrollNotches.max };
+    checkInteger("deltaX", deltaX, notches, "wheel notches");
+    checkInteger("deltaY", deltaY, notches, "wheel notches");
     return this.withInput([[x, y]], (input) => input.scroll(x, y, deltaX, deltaY));
   }
 
@@ -435,7 +455,8 @@ export class DesktopService implements Desktop {
 
   async typeText(text: string, delayMs: number) {
     if (text.length === 0) throw invalid("text must not be empty");
-    if (delayMs < 0 || delayMs > 1000) throw invalid("delayMs must be between 0 and 1000");
+    checkLength("text", text, LIMITS.typeTextLength);
+    checkInteger("delayMs", delayMs, { min: 0, max: LIMITS.typeDelayMs.max }, "ms");
     const s = await this.live();
     if (delayMs === 0 && s.input.unmappedCharacters(text) >= PASTE_MIN_UNMAPPED) {
       this.control.check();
@@ -446,14 +467,17 @@ export class DesktopService implements Desktop {
   }
 
   async pressKey(key: string, modifiers?: KeyModifiers) {
+    checkLength("key", key, LIMITS.keyNameLength);
     await this.withInput([], (input) => input.pressKey(key, modifiers));
   }
 
   async keyDown(key: string) {
+    checkLength("key", key, LIMITS.keyNameLength);
     await this.withInput([], (input) => input.keyDown(key));
   }
 
   async keyUp(key: string) {
+    checkLength("key", key, LIMITS.keyNameLength);
     await this.withInput([], (input) => input.keyUp(key));
   }
 
@@ -463,6 +487,8 @@ export class DesktopService implements Desktop {
     const s = await this.live();
     const { width, height } = s.conn.screen;
     for (const [x, y] of points) {
+      checkInteger("x", x, LIMITS.coordinate);
+      checkInteger("y", y, LIMITS.coordinate);
       if (x < 0 || y < 0) throw invalid(`Desktop coordinates must be non-negative (got ${x},${y})`);
       if (x >= width || y >= height) throw invalid(`(${x},${y}) is outside the ${width}x${height} screen`);
     }
@@ -477,6 +503,7 @@ export class DesktopService implements Desktop {
   }
 
   async clipboardSet(text: string, selection: Selection | "both"): Promise<void> {
+    checkLength("text", text, LIMITS.clipboardTextLength);
     this.control.check();
     const s = await this.live();
     await s.clipboard.set(text, selection);
@@ -505,11 +532,14 @@ export class DesktopService implements Desktop {
   }
 
   async moveWindow(id: string, x: number, y: number) {
+    checkInteger("x", x, LIMITS.coordinate);
+    checkInteger("y", y, LIMITS.coordinate);
     return (await this.live()).windows.move(id, x, y);
   }
 
   async resizeWindow(id: string, width: number, height: number) {
-    if (width < 1 || height < 1) throw invalid(`width and height must be at least 1 (got ${width}x${height})`);
+    checkInteger("width", width, LIMITS.windowSize, "pixels");
+    checkInteger("height", height, LIMITS.windowSize, "pixels");
     return (await this.live()).windows.resize(id, width, height);
   }
 
@@ -523,7 +553,8 @@ export class DesktopService implements Desktop {
     if (!resolved) throw notFound(`application "${app}" was not found on PATH`, "app_not_found");
     const proc = await this.processes.spawn({
       name: path.basename(app),
-      command: resolved,
+      // the command as given (`xterm`), found on the same PATH: the process reports what was asked for
+      command: app,
       args,
       env: this.appEnv(),
       owner: "desktop",
@@ -639,16 +670,6 @@ function findFreeDisplay(from: number): number {
   throw new GlasspaneError("desktop_start_failed", 502, `no free X display found from :${from} to :${from + 199}`);
 }
 
-
-/** The desktop's own HOME, with an openbox autostart file the user may edit. */
-function prepareHome(stateDir: string): string {
-  const home = path.join(stateDir, "home");
-  const openboxDir = path.join(home, ".config", "openbox");
-  mkdirSync(openboxDir, { recursive: true });
-  const autostart = path.join(openboxDir, "autostart");
-  if (!existsSync(autostart)) writeFileSync(autostart, "# Commands run when the Glasspane desktop starts, one per line, ending with &\n");
-  return home;
-}
 
 function pointOrNone(x?: number, y?: number): Array<[number, number]> {
   if ((x === undefined) !== (y === undefined)) throw invalid("x and y must both be provided or both be omitted");

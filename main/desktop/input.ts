@@ -162,9 +162,7 @@ export class InputController {
   /** Wheel notches at (x, y): negative deltaY scrolls up (button 4), negative deltaX left (button 6). */
   scroll(x: number, y: number, deltaX: number, deltaY: number): Promise<MousePosition> {
     return this.serial(async () => {
-      for (const [name, d] of [["deltaX", deltaX], ["deltaY", deltaY]] as const) {
-        if (!Number.isInteger(d) || Math.abs(d) > 1000) throw invalid(`${name} must be an integer number of wheel notches (got ${d})`);
-      }
+      // the range is checked once, by the desktop service (LIMITS.scrollNotches)
       const at = this.motion(x, y);
       const notch = (b: number, n: number) => {
         for (let i = 0; i < n; i++) {

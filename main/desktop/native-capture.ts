@@ -75,14 +75,18 @@ export class NativeShmSource implements CaptureSource {
   ) {}
 
   /** Resolves undefined when the addon is absent, disabled or cannot capture this display. */
-  static async open(display: string, width: number, height: number): Promise<NativeShmSource | undefined> {
+  static async open(display: string, width: number, height: number, why: (reason: string) => void = () => undefined): Promise<NativeShmSource | undefined> {
     const addon = loadNativeCapture();
-    if (!addon) return undefined;
+    if (!addon) {
+      why(`native-shm: ${nativeCaptureUnavailable() ?? "the native capture addon is not available"}`);
+      return undefined;
+    }
     const opening = addon.open(display);
     let handle: Handle;
     try {
       handle = await withDeadline(opening, OPEN_TIMEOUT_MS, `opening ${display} for native capture`);
-    } catch {
+    } catch (err) {
+      why(`native-shm: ${(err as Error)?.message ?? err}`);
       // an open that finishes after the deadline still holds a connection: close it then
       opening.then((h) => addon.close(h)).catch(() => undefined);
       return undefined;
@@ -94,7 +98,8 @@ export class NativeShmSource implements CaptureSource {
       // a real round trip through the segment, not just a successful attach
       await source.capture({ x: 0, y: 0, width: 1, height: 1 }, Buffer.alloc(3), false);
       return source;
-    } catch {
+    } catch (err) {
+      why(`native-shm: a test capture failed (${(err as Error)?.message ?? err})`);
       source.close();
       return undefined;
     }

@@ -92,6 +92,8 @@ export interface DesktopStatus {
   windows?: WindowInfo[];
   /** Glasspane addition: which screen-capture path is in use */
   capturePath?: string | null;
+  /** why faster capture paths were passed over (Glasspane) */
+  captureFallbackReason?: string | null;
   /** Glasspane addition: a person's lease on the input, null while nobody holds one */
   control?: ControlInfo | null;
 }

@@ -1,4 +1,6 @@
-import { invalid, notFound } from "../shared/errors.js";
+import { notFound } from "../shared/errors.js";
+import { LIMITS } from "../shared/limits.js";
+import { checkInteger } from "../shared/check-limits.js";
 import { sleep } from "../shared/deadline.js";
 import type { Rect, WindowInfo } from "./types.js";
 import { BAD_WINDOW, isXError, type XConnection } from "./x11/connection.js";
@@ -310,9 +312,9 @@ function u32s(data: Buffer): number[] {
 }
 
 function checkInt16(name: string, v: number) {
-  if (!Number.isInteger(v) || v < -32768 || v > 32767) throw invalid(`${name} must be an integer between -32768 and 32767`);
+  checkInteger(name, v, LIMITS.coordinate);
 }
 
 function checkSize(name: string, v: number) {
-  if (!Number.isInteger(v) || v < 1 || v > 32767) throw invalid(`${name} must be an integer between 1 and 32767`);
+  checkInteger(name, v, LIMITS.windowSize, "pixels");
 }

@@ -42,6 +42,15 @@ export function fsError(err: unknown, p: string, action: string): unknown {
     case "ECONNABORTED":
     case "ERR_STREAM_PREMATURE_CLOSE":
       return e(400, "invalid_request", "the request body ended early (the client went away?)");
+    case "ENXIO":
+    case "ENODEV":
+    case "EOPNOTSUPP":
+    case "ENOTSUP":
+    case "ESPIPE":
+    case "EAGAIN":
+    case "ETXTBSY":
+      // a device or socket that cannot be opened or read as a file
+      return e(409, "conflict", `it cannot be read or written as a file (${code})`);
     case "ENOSPC":
     case "EDQUOT":
       return e(507, "insufficient_storage", "no space left on the device");

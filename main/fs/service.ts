@@ -7,10 +7,11 @@ import { pipeline } from "node:stream/promises";
 import { randomBytes } from "node:crypto";
 import { conflict, GlasspaneError, invalid } from "../shared/errors.js";
 import { withDeadline } from "../shared/deadline.js";
+import { makeDirectory, refusePseudo } from "../shared/directories.js";
 import { fsError } from "./errors.js";
 import { isWithin, outsideRoot, resolvePath, type PathPolicy } from "./paths.js";
 import { extractTar } from "./tar.js";
-import type { FileSystem, FsEntry, FsFileStream, FsStat, FsUploadResult, FsWriteResult } from "./types.js";
+import type { FileSystem, FsEntry, FsEntryType, FsFileStream, FsStat, FsUploadResult, FsWriteResult } from "./types.js";
 
 export interface FsOptions {
   /** `~` and, without a root, the base of relative paths (default: os.homedir()) */
@@ -80,7 +81,7 @@ export class FsService implements FileSystem {
     try {
       const st = await this.op(handle.stat(), p, "read");
       if (st.isDirectory()) throw conflict(`${p} is a directory, not a file (list it with GET /v1/fs/entries)`);
-      if (!st.isFile()) throw conflict(`${p} is not a regular file`);
+      if (!st.isFile()) throw conflict(`${p} is a ${entryType(st)}, not a regular file: it has no bytes to read`);
       if (st.size === 0) {
         // /proc and /sys files report size 0 yet have content: read them here, so a read
         // error is a problem answer rather than a response cut off half way
@@ -110,7 +111,7 @@ export class FsService implements FileSystem {
       mode = existing.mode & 0o7777;
       if (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.()) owner = { uid: existing.uid, gid: existing.gid };
     }
-    await this.op(fsp.mkdir(path.dirname(p), { recursive: true }), path.dirname(p), "create the parent of");
+    await this.op(makeDirectory(path.dirname(p), "the parent directory"), path.dirname(p), "create the parent of");
     // write beside the target and rename: readers never see half a file, a failed upload leaves the old one
     const temp = path.join(path.dirname(p), `.${path.basename(p)}.${randomBytes(6).toString("hex")}.glasspane-part`);
     let bytes = 0;
@@ -153,7 +154,7 @@ export class FsService implements FileSystem {
 
   async mkdir(input: string): Promise<{ path: string }> {
     const p = await this.resolve(input);
-    await this.op(fsp.mkdir(p, { recursive: true }), p, "create directory");
+    await this.op(makeDirectory(p), p, "create directory");
     return { path: p };
   }
 
@@ -182,7 +183,7 @@ export class FsService implements FileSystem {
   async uploadBatch(input: string | null | undefined, body: Readable | Buffer | undefined, expectedBytes?: number): Promise<FsUploadResult> {
     const dest = await this.resolve(input ?? this.policy.base);
     if (expectedBytes !== undefined && expectedBytes > this.maxUploadBytes) throw tooLarge("archive", this.maxUploadBytes);
-    await this.op(fsp.mkdir(dest, { recursive: true }), dest, "create directory");
+    await this.op(makeDirectory(dest), dest, "create directory");
     const spoolDir = await this.op(fsp.mkdtemp(path.join(os.tmpdir(), "glasspane-upload-")), os.tmpdir(), "create a temporary directory in");
     try {
       const archive = path.join(spoolDir, "upload.tar");
@@ -208,6 +209,8 @@ export class FsService implements FileSystem {
     const from = await this.resolve(fromInput);
     const to = await this.resolve(toInput);
     const fromStat = await this.op(fsp.lstat(from), from, action);
+    // a kernel file system's entries are not files: copying /proc would never end
+    refusePseudo(from, from, `cannot ${action}`);
     if (from === to) return { from, to, fromStat };
     if (fromStat.isDirectory() && isWithin(from, to)) throw invalid(`cannot ${action} ${from} into itself (${to})`);
     const toStat = await this.op(fsp.lstat(to), to, action).catch(ignoreMissing);
@@ -216,7 +219,7 @@ export class FsService implements FileSystem {
       if (isWithin(to, from)) throw invalid(`cannot replace ${to}: it contains ${from}`);
       await this.op(fsp.rm(to, { recursive: true }), to, "replace", TREE_DEADLINE_MS);
     }
-    await this.op(fsp.mkdir(path.dirname(to), { recursive: true }), path.dirname(to), "create the parent of");
+    await this.op(makeDirectory(path.dirname(to), "the parent directory"), path.dirname(to), "create the parent of");
     return { from, to, fromStat };
   }
 
@@ -256,10 +259,20 @@ export class FsService implements FileSystem {
 function describe(p: string, st: Stats): FsStat {
   return {
     path: p,
-    entryType: st.isDirectory() ? "directory" : "file",
+    entryType: entryType(st),
     size: st.size,
     modified: st.mtime.toISOString(),
   };
+}
+
+/** What an entry is; the SDK knows file and directory, the others say what a special file is. */
+function entryType(st: Stats): FsEntryType {
+  if (st.isDirectory()) return "directory";
+  if (st.isFIFO()) return "fifo";
+  if (st.isSocket()) return "socket";
+  if (st.isCharacterDevice()) return "characterDevice";
+  if (st.isBlockDevice()) return "blockDevice";
+  return "file";
 }
 
 function copyOptions(st: Stats) {

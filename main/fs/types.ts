@@ -2,7 +2,8 @@ import type { Readable } from "node:stream";
 
 /** Shapes of the file-system contract (field for field as the sandbox-agent SDK's `Fs*` types). */
 
-export type FsEntryType = "file" | "directory";
+/** "file" and "directory" as the SDK; special files say what they are (Glasspane addition). */
+export type FsEntryType = "file" | "directory" | "fifo" | "socket" | "characterDevice" | "blockDevice";
 
 export interface FsStat {
   /** absolute path after `~` expansion and resolution */

@@ -17,6 +17,9 @@ import type { ComputerActions } from "../actions/types.js";
 import type { McpEndpoint } from "../mcp/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerBrowserRoutes } from "./routes/browser.js";
+import { clientErrorHandler, manageConnections } from "./connections.js";
+import { RouteTable } from "./route-table.js";
+import { answerUnrouted, checkParsedBody, checkRequestShape, guardRequest, TOKEN_QUERY_KEY, tokenInQuery } from "./rules.js";
 import { registerAcpRoutes } from "./routes/acp.js";
 import { registerAgentRoutes } from "./routes/agents.js";
 import { registerConfigRoutes } from "./routes/config.js";
@@ -31,6 +34,10 @@ import { registerActionRoutes } from "./routes/actions.js";
 import { registerMcpRoutes } from "./routes/mcp.js";
 
 export interface HttpOptions {
+  /** the address the server listens on: its name is always an allowed Host */
+  host?: string;
+  /** further names the server answers to in the Host header (`--allowed-host`; "*" for any) */
+  allowedHosts?: string[];
   /** Bearer token; undefined means no auth (`--no-token`). */
   token?: string;
   corsAllowOrigins?: string[];
@@ -73,20 +80,45 @@ function validatorCompiler() {
     (httpPart === "body" ? bodies : queries).compile(schema);
 }
 
+/** CORS method/header/credential flags mean nothing without an origin: refuse them rather than ignore them. */
+export function checkCorsOptions(o: Pick<HttpOptions, "corsAllowOrigins" | "corsAllowMethods" | "corsAllowHeaders" | "corsAllowCredentials">): void {
+  if (o.corsAllowOrigins?.length) return;
+  const stray = [
+    o.corsAllowMethods?.length && "--cors-allow-method",
+    o.corsAllowHeaders?.length && "--cors-allow-header",
+    o.corsAllowCredentials && "--cors-allow-credentials",
+  ].filter(Boolean);
+  if (stray.length > 0) throw new Error(`${stray.join(", ")} need at least one --cors-allow-origin`);
+}
+
 export async function createHttpServer(options: HttpOptions, services: HttpServices): Promise<App> {
+  checkCorsOptions(options);
   const app = Fastify({
     logger: options.logger ? { level: "info" } : false,
     bodyLimit: 64 * 1024 * 1024,
-    // the desktop calls carry their own deadlines; this only cuts off stalled clients
-    requestTimeout: 120_000,
+    // no total request timeout (slow uploads are fine); connections.ts cuts off a body that stalls
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    clientErrorHandler,
+    // a bad %-escape in the URL, or a path parameter longer than maxParamLength
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.code === "FST_ERR_MAX_PARAM_LENGTH" ? 414 : 400;
+      const detail = status === 414 ? "a path parameter (an id?) is longer than the server takes" : err.message.slice(0, 300);
+      return sendProblem(reply, problem(status === 414 ? "uri_too_long" : "invalid_request", status, detail));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const routes = new RouteTable();
   app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler((err, request, reply) => sendProblem(reply, toProblem(err, request)));
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem("not_found", 404, `no route for ${request.method} ${request.url.split("?")[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => answerUnrouted(request, reply, routes, options));
+  manageConnections(app);
+  // Host and Origin first (before the token: a page cannot use a token it does not have, but
+  // must not reach anything on a rebinding name either), then the shape rules every route shares.
+  app.addHook("onRequest", async (request, reply) => guardRequest(request, reply, options));
 
+  // only JSON parses at the root: a text/plain body (a form a page can post without a preflight) has no parser
+  app.removeContentTypeParser("text/plain");
   // An empty JSON body means "no fields" (curl -X POST -H 'content-type: application/json').
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
@@ -105,21 +137,24 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
       methods: options.corsAllowMethods ?? ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
       allowedHeaders: options.corsAllowHeaders,
       credentials: options.corsAllowCredentials ?? false,
+      // OPTIONS is answered by answerUnrouted (204 with Allow, on known paths only)
+      preflight: false,
     });
   }
 
   if (options.token !== undefined) {
     const expected = digest(options.token);
     app.addHook("onRequest", async (request, reply) => {
-      if (request.method === "OPTIONS" && options.corsAllowOrigins?.length) return;
+      // OPTIONS tells what a path takes, nothing more; preflights carry no token
+      if (request.method === "OPTIONS") return;
       // the UI's own files hold no data; the page calls the API with the token
       if (request.url === "/ui" || request.url.startsWith("/ui/")) return;
       const header = request.headers.authorization;
       let presented: string | undefined;
       if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
-      // a WebSocket, or a <video>/download link in a page, cannot send a header: they carry ?access_token=
-      else if (request.headers.upgrade?.toLowerCase() === "websocket" || (request.method === "GET" && /^\/v1\/desktop\/recordings\/[^/?]+\/download(\?|$)/.test(request.url))) {
-        presented = new URL(request.url, "http://x").searchParams.get("access_token") ?? undefined;
+      // a browser's WebSocket, or a <video>/download link in a page, cannot send a header: they carry ?access_token=
+      else if (tokenInQuery(request, routes.get(request.method, request.routeOptions.url))) {
+        presented = new URL(request.url, "http://x").searchParams.get(TOKEN_QUERY_KEY) ?? undefined;
       }
       if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
         return sendProblem(reply, problem("token_invalid", 401, "missing or invalid bearer token (Authorization: Bearer <token>)"));
@@ -136,6 +171,9 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
     },
   });
 
+  app.addHook("onRequest", async (request, reply) => checkRequestShape(request, reply, routes));
+  app.addHook("preValidation", async (request, reply) => checkParsedBody(request, reply, routes));
+
   // Every route documents its errors and gets an operationId derived from its path.
   app.addHook("onRoute", (route) => {
     if (route.schema?.hide) return;
@@ -151,6 +189,16 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   // WebSocket routes (terminals, stream signaling) are `{ websocket: true }` routes; the
   // auth hook above already runs on their upgrade requests.
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
+  // after the plugin's own hook (which hides WebSocket routes from the document): list them,
+  // and learn every route's shape for the generic rules
+  app.addHook("onRoute", (route) => {
+    routes.add(route as never);
+    if (!(route as { websocket?: boolean }).websocket || !route.schema) return;
+    const schema = route.schema as Record<string, unknown>;
+    schema.hide = false;
+    schema.description = `${schema.description ?? ""}WebSocket endpoint: connect with \`Upgrade: websocket\`; a browser passes the token as \`?access_token=\`.`.trim();
+    schema.response = { 101: { description: "Switching Protocols: the WebSocket is open", type: "null" }, ...(schema.response as object) };
+  });
 
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);

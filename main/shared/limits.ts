@@ -47,4 +47,6 @@ export const LIMITS = {
   browserProfileName: { max: 64 },
   /** CDP clients connected to the browser through Glasspane at once */
   cdpClients: { max: 64 },
+  /** a recording's maxDurationSeconds: ffmpeg takes no shorter duration than this */
+  recordingSeconds: { min: 0.1, max: 7 * 24 * 3600 },
 } as const;

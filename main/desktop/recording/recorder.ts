@@ -1,4 +1,6 @@
 import { renameSync, rmSync, statfsSync } from "node:fs";
+import { LIMITS } from "../../shared/limits.js";
+import { checkRange } from "../../shared/check-limits.js";
 import path from "node:path";
 import which from "which";
 import { GlasspaneError, conflict, invalid, notFound } from "../../shared/errors.js";
@@ -12,6 +14,8 @@ import type { RecordingEndReason, RecordingFile, RecordingInfo, RecordingSource,
 export interface RecordingHost {
   /** the active desktop's display and size; undefined when it is not active */
   recordingSource(): RecordingSource | undefined;
+  /** a line in runtime.log: what went wrong where no caller hears of it */
+  runtimeLog?(line: string): void;
   /** the state directory a desktop started without `stateDir` uses */
   defaultDesktopStateDir(): string;
   /** runs `hook` before the desktop's X server is stopped */
@@ -85,7 +89,7 @@ export class RecordingService implements Recordings {
     const fps = request.fps ?? source.defaultFps;
     if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw invalid(`fps must be an integer from 1 to 60 (got ${fps})`);
     const maxDurationSeconds = request.maxDurationSeconds ?? null;
-    if (maxDurationSeconds !== null && !(maxDurationSeconds > 0)) throw invalid("maxDurationSeconds must be greater than 0");
+    if (maxDurationSeconds !== null) checkRange("maxDurationSeconds", maxDurationSeconds, LIMITS.recordingSeconds, "seconds");
     const maxSizeBytes = request.maxSizeBytes ?? null;
     if (maxSizeBytes !== null && !(maxSizeBytes >= MIN_MAX_SIZE_BYTES)) throw invalid(`maxSizeBytes must be at least ${MIN_MAX_SIZE_BYTES}`);
 
@@ -167,8 +171,9 @@ export class RecordingService implements Recordings {
   /** Returns once ffmpeg has opened the display and written the file header; fails (502) if it exits first. */
   private async waitUntilWriting(active: Active): Promise<void> {
     const ok = await pollUntil(async () => {
-      if (active.proc.status === "exited") return false;
-      return this.store.bytes(active.entry) > 0 ? true : undefined;
+      // bytes first: a very short recording (maxDurationSeconds 0.1) may be done by the first look
+      if (this.store.bytes(active.entry) > 0) return true;
+      return active.proc.status === "exited" ? false : undefined;
     }, START_TIMEOUT_MS, 20);
     if (ok === true) return;
     if (ok === undefined) await this.signalStop(active, "recorder_exited");
@@ -235,8 +240,10 @@ export class RecordingService implements Recordings {
       proc = await this.processes.spawn({ name: "ffmpeg", command: "ffmpeg", args: faststartArgs(file, temp), owner: "desktop" });
       if (!(await proc.waitForExit(deadline))) await proc.stop(1000, "SIGKILL");
       if (proc.exitCode === 0) renameSync(temp, file);
-    } catch {
-      /* keep the fragmented file */
+      else this.host.runtimeLog?.(`recording ${entry.meta.id}: the faststart remux ended with ${proc.exitCode ?? "a timeout"}; the fragmented MP4 stays`);
+    } catch (err) {
+      // keep the fragmented file (it plays too), and say why
+      this.host.runtimeLog?.(`recording ${entry.meta.id}: the faststart remux failed, the fragmented MP4 stays: ${(err as Error)?.message ?? err}`);
     } finally {
       rmSync(temp, { force: true });
       if (proc && proc.status === "exited") this.processes.remove(proc.id);

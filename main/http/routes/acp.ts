@@ -1,5 +1,6 @@
 import { PassThrough } from "node:stream";
 import type { FastifyRequest } from "fastify";
+import { Type } from "typebox";
 import type { AcpEvent, Sessions } from "../../sessions/types.js";
 import { GlasspaneError, invalid } from "../../shared/errors.js";
 import type { App } from "../app.js";
@@ -43,7 +44,7 @@ export function registerAcpRoutes(app: App, sessions: Sessions, options: AcpRout
   app.post(
     "/v1/acp/:server_id",
     {
-      schema: { tags, operationId: "post_v1_acp", summary: "Send one JSON-RPC envelope to the agent", params: S.AcpParams, querystring: S.AcpPostQuery, response: { 200: S.AcpEnvelope, 202: { type: "null", description: "notification or response accepted" } } },
+      schema: { tags, operationId: "post_v1_acp", summary: "Send one JSON-RPC envelope to the agent", params: S.AcpParams, querystring: S.AcpPostQuery, body: Type.Unknown({ description: "one JSON-RPC envelope (the agent judges it)" }), response: { 200: S.AcpEnvelope, 202: { type: "null", description: "notification or response accepted" } } },
       // checked before the body is read, so a wrong Accept or media type is named as such
       onRequest: async (req) => {
         if (!accepts(req, "application/json")) throw notAcceptable("application/json");

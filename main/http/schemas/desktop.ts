@@ -1,4 +1,5 @@
 import { Type, type TSchema } from "typebox";
+import { LIMITS } from "../../shared/limits.js";
 
 /**
  * One schema per desktop route, field for field as the sandbox-agent SDK's types
@@ -7,7 +8,11 @@ import { Type, type TSchema } from "typebox";
  */
 export const Opt = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
 const Int = (opts: Record<string, unknown> = {}) => Type.Integer({ minimum: -2147483648, maximum: 2147483647, ...opts });
-const Coord = (description: string) => Int({ minimum: 0, description });
+/** a point on the screen: never negative, at most X11's largest coordinate */
+const Coord = (description: string) => Int({ minimum: 0, maximum: LIMITS.coordinate.max, description });
+/** a window position: may lie off screen, within X11's 16-bit coordinates */
+const WindowCoord = (description: string) => Int({ minimum: LIMITS.coordinate.min, maximum: LIMITS.coordinate.max, description });
+const range = (r: { min: number; max: number }, description?: string) => Int({ minimum: r.min, maximum: r.max, ...(description ? { description } : {}) });
 
 export const MouseButton = Type.Enum(["left", "middle", "right"]);
 export const ScreenshotFormat = Type.Enum(["png", "jpeg", "webp"]);
@@ -16,15 +21,15 @@ export const SelectionWrite = Type.Enum(["clipboard", "primary", "both"]);
 
 export const DesktopStartRequest = Type.Object(
   {
-    width: Opt(Int({ minimum: 64, maximum: 8192, description: "screen width in pixels (1440)" })),
-    height: Opt(Int({ minimum: 64, maximum: 8192, description: "screen height in pixels (900)" })),
-    dpi: Opt(Int({ minimum: 10, maximum: 1000, description: "(96)" })),
+    width: Opt(range(LIMITS.screenSize, "screen width in pixels (1440)")),
+    height: Opt(range(LIMITS.screenSize, "screen height in pixels (900)")),
+    dpi: Opt(range(LIMITS.dpi, "(96)")),
     displayNum: Opt(Int({ minimum: 0, maximum: 65000, description: "first X display number to try; probed upward (99)" })),
-    stateDir: Opt(Type.String({ minLength: 1 })),
-    recordingFps: Opt(Int({ minimum: 1, maximum: 60 })),
+    stateDir: Opt(Type.String({ minLength: 1, maxLength: 4095 })),
+    recordingFps: Opt(range(LIMITS.fps)),
     streamVideoCodec: Opt(Type.Enum(["vp8", "vp9", "h264"])),
     streamAudioCodec: Opt(Type.String()),
-    streamFrameRate: Opt(Int({ minimum: 1, maximum: 60 })),
+    streamFrameRate: Opt(range(LIMITS.fps)),
     webrtcPortRange: Opt(Type.String({ pattern: "^[0-9]{1,5}-[0-9]{1,5}$" })),
   },
   { additionalProperties: false },
@@ -72,6 +77,7 @@ export const DesktopStatusResponse = Type.Object({
   runtimeLogPath: Opt(Type.String()),
   windows: Type.Optional(Type.Array(DesktopWindowInfo)),
   capturePath: Opt(Type.String({ description: "Glasspane: the active screen-capture path" })),
+  captureFallbackReason: Opt(Type.String({ description: "Glasspane: why faster capture paths were passed over (also in runtime.log)" })),
   control: Opt(DesktopControlInfo),
 });
 export const DesktopDisplayInfoResponse = Type.Object({ display: Type.String(), resolution: DesktopResolution });
@@ -89,8 +95,8 @@ export const DesktopRegionScreenshotQuery = Type.Object(
   {
     x: Coord("left edge"),
     y: Coord("top edge"),
-    width: Int({ minimum: 1 }),
-    height: Int({ minimum: 1 }),
+    width: range({ min: 1, max: LIMITS.coordinate.max }),
+    height: range({ min: 1, max: LIMITS.coordinate.max }),
     ...screenshotFields,
   },
   { additionalProperties: false },
@@ -104,7 +110,7 @@ export const DesktopMousePositionResponse = Type.Object({
 });
 export const DesktopMouseMoveRequest = Type.Object({ x: Coord("x"), y: Coord("y") }, { additionalProperties: false });
 export const DesktopMouseClickRequest = Type.Object(
-  { x: Coord("x"), y: Coord("y"), button: Opt(MouseButton), clickCount: Opt(Int({ minimum: 1, maximum: 10 })) },
+  { x: Coord("x"), y: Coord("y"), button: Opt(MouseButton), clickCount: Opt(range(LIMITS.clickCount)) },
   { additionalProperties: false },
 );
 export const DesktopMouseButtonRequest = Type.Object(
@@ -119,15 +125,15 @@ export const DesktopMouseScrollRequest = Type.Object(
   {
     x: Coord("x"),
     y: Coord("y"),
-    deltaX: Opt(Int({ minimum: -100, maximum: 100, description: "wheel notches; negative = left" })),
-    deltaY: Opt(Int({ minimum: -100, maximum: 100, description: "wheel notches; negative = up" })),
+    deltaX: Opt(range({ min: -LIMITS.scrollNotches.max, max: LIMITS.scrollNotches.max }, "wheel notches; negative = left")),
+    deltaY: Opt(range({ min: -LIMITS.scrollNotches.max, max: LIMITS.scrollNotches.max }, "wheel notches; negative = up")),
   },
   { additionalProperties: false },
 );
 
 export const DesktopActionResponse = Type.Object({ ok: Type.Boolean() });
 export const DesktopKeyboardTypeRequest = Type.Object(
-  { text: Type.String({ minLength: 1, maxLength: 100_000 }), delayMs: Opt(Int({ minimum: 0, maximum: 1000 })) },
+  { text: Type.String({ minLength: 1, maxLength: LIMITS.typeTextLength.max }), delayMs: Opt(range({ min: 0, max: LIMITS.typeDelayMs.max })) },
   { additionalProperties: false },
 );
 export const DesktopKeyModifiers = Type.Object(
@@ -135,23 +141,23 @@ export const DesktopKeyModifiers = Type.Object(
   { additionalProperties: false },
 );
 export const DesktopKeyboardPressRequest = Type.Object(
-  { key: Type.String({ minLength: 1, maxLength: 200 }), modifiers: Opt(DesktopKeyModifiers) },
+  { key: Type.String({ minLength: 1, maxLength: LIMITS.keyNameLength.max }), modifiers: Opt(DesktopKeyModifiers) },
   { additionalProperties: false },
 );
-export const DesktopKeyRequest = Type.Object({ key: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+export const DesktopKeyRequest = Type.Object({ key: Type.String({ minLength: 1, maxLength: LIMITS.keyNameLength.max }) }, { additionalProperties: false });
 
 export const DesktopClipboardQuery = Type.Object({ selection: Type.Optional(SelectionQuery) }, { additionalProperties: false });
 export const DesktopClipboardResponse = Type.Object({ text: Type.String(), selection: Type.String() });
 export const DesktopClipboardWriteRequest = Type.Object(
-  { text: Type.String({ maxLength: 10_000_000 }), selection: Opt(SelectionWrite) },
+  { text: Type.String({ maxLength: LIMITS.clipboardTextLength.max }), selection: Opt(SelectionWrite) },
   { additionalProperties: false },
 );
 
 export const DesktopWindowListResponse = Type.Object({ windows: Type.Array(DesktopWindowInfo) });
 export const WindowIdParams = Type.Object({ id: Type.String() });
-export const DesktopWindowMoveRequest = Type.Object({ x: Int(), y: Int() }, { additionalProperties: false });
+export const DesktopWindowMoveRequest = Type.Object({ x: WindowCoord("left edge"), y: WindowCoord("top edge") }, { additionalProperties: false });
 export const DesktopWindowResizeRequest = Type.Object(
-  { width: Int({ minimum: 1, maximum: 16384 }), height: Int({ minimum: 1, maximum: 16384 }) },
+  { width: range(LIMITS.windowSize), height: range(LIMITS.windowSize) },
   { additionalProperties: false },
 );
 

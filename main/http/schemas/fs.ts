@@ -5,7 +5,9 @@ import { Opt } from "./desktop.js";
 
 const FsPath = (description: string) => Type.String({ minLength: 1, description });
 
-export const FsEntryType = Type.Enum(["file", "directory"]);
+export const FsEntryType = Type.Enum(["file", "directory", "fifo", "socket", "characterDevice", "blockDevice"], {
+  description: "file and directory as the SDK; special files say what they are (Glasspane addition)",
+});
 export const FsStat = Type.Object({
   path: Type.String({ description: "absolute path" }),
   entryType: FsEntryType,

@@ -1,5 +1,6 @@
 import { Type } from "typebox";
 import { Opt } from "./desktop.js";
+import { LIMITS } from "../../shared/limits.js";
 
 /**
  * The recording routes, field for field as the sandbox-agent SDK's `DesktopRecording*`
@@ -9,9 +10,9 @@ const Int = (opts: Record<string, unknown> = {}) => Type.Integer({ minimum: -214
 
 export const DesktopRecordingStartRequest = Type.Object(
   {
-    fps: Opt(Int({ minimum: 1, maximum: 60, description: "frames per second (the desktop's recordingFps, 30)" })),
+    fps: Opt(Int({ minimum: LIMITS.fps.min, maximum: LIMITS.fps.max, description: "frames per second (the desktop's recordingFps, 30)" })),
     maxDurationSeconds: Opt(
-      Type.Number({ exclusiveMinimum: 0, maximum: 7 * 24 * 3600, description: "Glasspane: the recording stops by itself after this many seconds" }),
+      Type.Number({ minimum: LIMITS.recordingSeconds.min, maximum: LIMITS.recordingSeconds.max, description: "Glasspane: the recording stops by itself after this many seconds" }),
     ),
     maxSizeBytes: Opt(
       Type.Integer({ minimum: 64 * 1024, maximum: Number.MAX_SAFE_INTEGER, description: "Glasspane: the recording stops by itself at about this file size" }),
