@@ -15,7 +15,6 @@
 //   BENCH_N=10            steps per case and loop style
 //   BENCH_DISPLAY=99      first X display number the two desktops probe upward from
 //   BENCH_ONLY=glasspane  skip the reference
-import net from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,7 +22,7 @@ import { performance } from "node:perf_hooks";
 import type { ChildProcess } from "node:child_process";
 import sharp from "sharp";
 import { BenchHttpClient } from "./bench-http.js";
-import { spawnReference, startGlasspane } from "./bench-server.js";
+import { freePort, spawnReference, startGlasspane } from "./bench-server.js";
 import { SETTLE_DEFAULTS } from "../main/desktop/settle.js";
 
 const N = Number(process.env.BENCH_N ?? 10);
@@ -49,16 +48,6 @@ const json = async (s: Server, method: string, p: string, body?: unknown) => JSO
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const screenshot = (s: Server) => call(s, "GET", "/v1/desktop/screenshot?format=png&showCursor=false");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function healthy(base: string): Promise<void> {
   const end = Date.now() + 30_000;

@@ -11,6 +11,7 @@ import type { BetaToolUseBlock, BetaComputerToolUseBlock, BetaToolComputerUse202
 import type { ComputerUsePreviewTool, ResponseComputerToolCall, ResponseInputItem } from "openai/resources/responses/responses";
 import { eventually, startServer, type TestServer } from "./support/server.js";
 import { Scale } from "../main/actions/scale.js";
+import type { WindowInfo } from "../main/desktop/types.js";
 import { sleep } from "../main/shared/deadline.js";
 
 const DISPLAY_SIZE = { width: 1440, height: 900 };
@@ -67,14 +68,7 @@ async function json<T>(p: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
-interface Win {
-  id: string;
-  title: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+type Win = WindowInfo;
 const windows = () => json<{ windows: Win[] }>("/v1/desktop/windows").then((r) => r.windows);
 async function windowTitled(title: string): Promise<Win> {
   let found: Win | undefined;
@@ -157,6 +151,39 @@ describe("Anthropic computer tool", () => {
       const r = await anthropicStep(use({ action: "cursor_position" }), { settle: false });
       assert.equal(textOf(r.result[0]!), `X=${x},Y=${y}`);
     }
+  });
+
+  it("clicks every button and count, presses and releases, holds and repeats keys, as xev sees", async () => {
+    const xev = (await windows()).find((w) => w.title === "xevwin")!;
+    const [cx, cy] = shot(xev.x + 150, xev.y + 100);
+    const count = (re: RegExp) => (xevOut.match(re) ?? []).length;
+    const press = (button: number) => new RegExp(`ButtonPress[^]*?button ${button},`, "g");
+    await anthropicStep(use({ action: "left_click", coordinate: [cx, cy] })); // focus xev
+    const steps: Array<[Record<string, unknown>, RegExp, number]> = [
+      [{ action: "right_click", coordinate: [cx, cy] }, press(3), 1],
+      [{ action: "middle_click", coordinate: [cx, cy] }, press(2), 1],
+      [{ action: "double_click", coordinate: [cx, cy] }, press(1), 2],
+      [{ action: "triple_click", coordinate: [cx, cy] }, press(1), 3],
+      [{ action: "left_mouse_down" }, press(1), 1],
+      [{ action: "left_mouse_up" }, /ButtonRelease[^]*?button 1,/g, 1],
+      [{ action: "key", text: "a", repeat: 3 }, /KeyPress[^]*?keysym 0x61, a\)/g, 3],
+    ];
+    for (const [input, re, n] of steps) {
+      xevOut = "";
+      const r = await anthropicStep(use(input));
+      assert.equal(r.result[0]!.is_error, undefined, JSON.stringify(input));
+      await eventually(`${JSON.stringify(input)}: ${n} x ${re}`, () => count(re) === n);
+    }
+    xevOut = "";
+    const started = Date.now();
+    await anthropicStep(use({ action: "hold_key", text: "shift", duration: 1 }));
+    assert.ok(Date.now() - started >= 1000, "hold_key held for its duration");
+    await eventually("Shift pressed and released", () => /KeyPress[^]*?Shift_L[^]*?KeyRelease[^]*?Shift_L/.test(xevOut));
+    const times = [...xevOut.matchAll(/Key(Press|Release) event[^]*?time (\d+)/g)].map((m) => Number(m[2]));
+    assert.ok(times.length >= 2 && times[times.length - 1]! - times[0]! >= 950, `held ${times.join(",")}`);
+    const waited = Date.now();
+    await anthropicStep(use({ action: "wait", duration: 1 }), { settle: false });
+    assert.ok(Date.now() - waited >= 1000);
   });
 
   it("answers an out-of-range coordinate with an error result and does not move", async () => {

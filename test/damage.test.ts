@@ -44,7 +44,8 @@ test("a window appearing is a change, reported with its area", async () => {
   const seen: ScreenChange[] = [];
   const off = feed.onChange((c) => seen.push(c));
   const started = performance.now();
-  display.spawn("xterm", ["-geometry", `40x10+${XTERM.x}+${XTERM.y}`]);
+  // cat, not a shell: no prompt that could draw late, while typing still echoes
+  display.spawn("xterm", ["-geometry", `40x10+${XTERM.x}+${XTERM.y}`, "-e", "cat"]);
   const change = await pollUntil(async () => seen.find((c) => c.rect.x >= XTERM.x - 10 && c.rect.y >= XTERM.y - 40), 15_000, 20);
   off();
   assert.ok(change, `no change reported where xterm opened (saw ${seen.length} changes)`);
@@ -53,19 +54,20 @@ test("a window appearing is a change, reported with its area", async () => {
   assert.ok(feed.lastChangeAt({ x: XTERM.x, y: XTERM.y, width: 50, height: 50 })! >= started);
 });
 
-test("pointer-only motion is not a change (the cursor is not drawn into the framebuffer)", async () => {
+test("pointer-only motion is not a change (the cursor sprite is not in the framebuffer)", async () => {
   await untilStill(500);
   const seen: ScreenChange[] = [];
   const off = feed.onChange((c) => seen.push(c));
-  // over the empty root window and across the xterm's text area
-  for (const [x, y] of [[700, 500], [600, 550], [100, 80], [150, 90], [700, 100]] as const) {
+  // over the empty root window only: an app under the pointer may redraw on enter/leave
+  // (xterm highlights its text cursor), which is a real change of its own
+  for (const [x, y] of [[700, 500], [600, 550], [450, 400], [750, 80], [700, 100]] as const) {
     await input.move(x, y);
     await conn.fence();
     await sleep(30);
   }
   await sleep(300);
   off();
-  assert.deepEqual(seen, [], "motion produced damage");
+  assert.deepEqual(seen.map((c) => c.rect), [], "motion produced damage");
 });
 
 test("typing into xterm is a change inside its window and not in a region elsewhere", async () => {

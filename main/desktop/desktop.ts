@@ -404,6 +404,7 @@ export class DesktopService implements Desktop {
     if (delayMs < 0 || delayMs > 1000) throw invalid("delayMs must be between 0 and 1000");
     const s = await this.live();
     if (delayMs === 0 && s.input.unmappedCharacters(text) >= PASTE_MIN_UNMAPPED) {
+      this.control.check();
       await pasteText(s, text);
       return;
     }
