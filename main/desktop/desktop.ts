@@ -15,6 +15,7 @@ import { WindowManager } from "./windows.js";
 import { DesktopControl } from "./control.js";
 import { DamageFeed, DamageMonitor } from "./damage.js";
 import { waitForScreen } from "./settle.js";
+import { programsWorking } from "./activity.js";
 import type {
   Desktop,
   DesktopStartOptions,
@@ -525,7 +526,8 @@ export class DesktopService implements Desktop {
     for (const [name, v] of [["quietMs", options.quietMs], ["timeoutMs", options.timeoutMs], ["firstChangeMs", options.firstChangeMs]] as const) {
       if (v != null && (!Number.isFinite(v) || v < 0 || v > LIMITS.holdMs.max)) throw invalid(`${name} must be between 0 and ${LIMITS.holdMs.max} ms (got ${v})`);
     }
-    return waitForScreen(this.damageFeed, options);
+    const display = `:${this.config!.displayNum}`;
+    return waitForScreen(this.damageFeed, options, (since) => programsWorking(display, since));
   }
 
   private appEnv(): Record<string, string> {

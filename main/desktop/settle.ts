@@ -5,9 +5,9 @@ import type { ScreenDamage, ScreenWaitOptions, ScreenWaitResult } from "./types.
  * Defaults, from measurement on Xvfb (npm run bench:agent-step): xterm redraws a command's
  * output 2-6 ms after Return and openbox maps its menu 2 ms after the click, Glasspane adds
  * 8 ms (capture, encode, HTTP). quietMs leaves room for toolkits that draw over several
- * frames; a reaction with a longer pause inside (a command that sleeps, an app starting)
- * needs a larger quietMs in the request. firstChangeMs is how long a step waits for any
- * reaction at all.
+ * frames; longer pauses inside a reaction (a command that sleeps, an app starting) are
+ * covered by the programs-at-work check (activity.ts), not by quietMs. firstChangeMs is how
+ * long a step waits for any reaction at all.
  */
 export const SETTLE_DEFAULTS = { quietMs: 120, firstChangeMs: 150, timeoutMs: 5000 } as const;
 
@@ -17,8 +17,10 @@ export const SETTLE_DEFAULTS = { quietMs: 120, firstChangeMs: 150, timeoutMs: 50
  * - `still`: until it has not changed for quietMs, or timeoutMs;
  * - `settled`: until it changed after `since` and then stayed still for quietMs; a screen
  *   that does not change within firstChangeMs of the call counts as settled. Bounded by timeoutMs.
+ *   While `working(since)` says a program started by the actions is still at work (a
+ *   command sleeping, an app starting), the screen is not settled yet however still it is.
  */
-export function waitForScreen(damage: ScreenDamage, o: ScreenWaitOptions): Promise<ScreenWaitResult> {
+export function waitForScreen(damage: ScreenDamage, o: ScreenWaitOptions, working?: (since: number) => boolean): Promise<ScreenWaitResult> {
   const start = performance.now();
   const since = o.since ?? start;
   const quietMs = o.quietMs ?? SETTLE_DEFAULTS.quietMs;
@@ -30,6 +32,8 @@ export function waitForScreen(damage: ScreenDamage, o: ScreenWaitOptions): Promi
 
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
+    /** when a program the actions started was last seen at work */
+    let workedAt = -Infinity;
     const finish = (timedOut: boolean) => {
       off();
       clearTimeout(timer);
@@ -41,6 +45,14 @@ export function waitForScreen(damage: ScreenDamage, o: ScreenWaitOptions): Promi
         sinceLastChangeMs: last === undefined ? null : round(now - last),
       });
     };
+    /** Settled by the screen; but not while a program the actions started is still at work. */
+    const settledNow = () => {
+      if (o.until !== "settled" || !working || performance.now() >= start + timeoutMs || !working(since)) return finish(false);
+      // the end of the work counts like a change: its output follows it
+      workedAt = performance.now();
+      clearTimeout(timer);
+      timer = setTimeout(check, WORKING_POLL_MS);
+    };
     /** Decides now, or arms the timer for the next moment the answer can change. */
     const check = () => {
       const now = performance.now();
@@ -50,13 +62,13 @@ export function waitForScreen(damage: ScreenDamage, o: ScreenWaitOptions): Promi
         if (first !== undefined) return finish(false);
         due = end;
       } else if (o.until === "still" || first !== undefined) {
-        const quietAt = Math.max(last ?? -Infinity, o.until === "still" ? -Infinity : since) + quietMs;
-        if (now >= quietAt) return finish(false);
+        const quietAt = Math.max(last ?? -Infinity, o.until === "still" ? -Infinity : since, workedAt) + quietMs;
+        if (now >= quietAt) return settledNow();
         due = Math.min(quietAt, end);
       } else {
         // the window opens when the wait does: a long batch has not used it up
-        const giveUpAt = start + firstChangeMs;
-        if (now >= giveUpAt) return finish(false);
+        const giveUpAt = Math.max(start, workedAt) + firstChangeMs;
+        if (now >= giveUpAt) return settledNow();
         due = Math.min(giveUpAt, end);
       }
       if (now >= end) return finish(true);
@@ -73,5 +85,8 @@ export function waitForScreen(damage: ScreenDamage, o: ScreenWaitOptions): Promi
     check();
   });
 }
+
+/** How often a settled-looking screen re-asks whether programs are still at work. */
+const WORKING_POLL_MS = 15;
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
