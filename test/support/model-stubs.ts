@@ -5,6 +5,7 @@
 // prompt carries a `run: <command>` line, the model asks to run that command; once the
 // tool result is back (or with no command) it answers with a final text.
 import http from "node:http";
+import { performance } from "node:perf_hooks";
 import type { AddressInfo } from "node:net";
 import type { BetaContentBlock, BetaMessage } from "@anthropic-ai/sdk/resources/beta/messages/messages";
 import type { Response as OpenAIResponse, ResponseOutputItem } from "openai/resources/responses/responses";
@@ -12,8 +13,8 @@ import type { ChatCompletion, ChatCompletionMessageToolCall } from "openai/resou
 
 export interface ModelStub {
   url: string;
-  /** every request body the stub received, in order */
-  requests: { path: string; body: any }[];
+  /** every request body the stub received, in order (`at`: performance.now() when it was complete) */
+  requests: { path: string; body: any; at: number }[];
   close(): Promise<void>;
 }
 
@@ -32,7 +33,7 @@ async function listen(handler: (path: string, body: any, res: http.ServerRespons
         body = { raw };
       }
       const path = (req.url ?? "/").split("?")[0]!;
-      requests.push({ path, body });
+      requests.push({ path, body, at: performance.now() });
       handler(path, body, res);
     });
   });
@@ -155,6 +156,8 @@ export interface ScriptedStub extends ModelStub {
   problems: string[];
   /** width x height of every screenshot the agent returned, in order */
   screenshots: { width: number; height: number }[];
+  /** performance.now() when each answer was written, in order */
+  answeredAt: number[];
 }
 
 export interface ScriptOptions {
@@ -178,7 +181,7 @@ function scripted(
   opts: ScriptOptions,
 ): Promise<ScriptedStub> {
   let seen = 0;
-  const extra = { problems: [] as string[], screenshots: [] as { width: number; height: number }[] };
+  const extra = { problems: [] as string[], screenshots: [] as { width: number; height: number }[], answeredAt: [] as number[] };
   let stub: ScriptedStub;
   return listen((path, body, res) => {
     const n = seen++;
@@ -189,6 +192,7 @@ function scripted(
       }
       try {
         json(res, handle(path, body, stub));
+        extra.answeredAt.push(performance.now());
       } catch (err) {
         extra.problems.push(`handler: ${(err as Error).message}`);
         json(res, { type: "error", error: { type: "invalid_request_error", message: (err as Error).message } }, 400);
