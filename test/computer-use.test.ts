@@ -101,6 +101,20 @@ describe("computer-use agent", () => {
     assert.equal(cu.capabilities.images, true);
     const install = await server.sdk.installAgent("computer-use");
     assert.equal(install.already_installed, true);
+    const withConfig = await server.sdk.getAgent("computer-use", { config: true });
+    const ids = (withConfig.configOptions as Array<{ id: string }>).map((o) => o.id);
+    for (const id of ["provider", "model", "maxSteps", "maxImages", "permissions"]) assert.ok(ids.includes(id), `config option ${id}`);
+    const { traces } = (await (await server.fetch("/v1/traces")).json()) as { traces: unknown[] };
+    assert.deepEqual(traces, [], "a session that never prompted (the config probe) leaves no trace");
+  });
+
+  it("stops with max_turn_requests after maxSteps model turns", async () => {
+    const model = await stub(startAnthropicScript(Array.from({ length: 5 }, (_, i) => [anthropicUse(`toolu_m${i}`, { action: "screenshot" })])));
+    const { sdk, session } = await openSession({ provider: "anthropic", baseUrl: model.url, maxSteps: 2 });
+    assert.equal((await session.prompt([{ type: "text", text: "Look." }])).stopReason, "max_turn_requests");
+    assert.equal(model.requests.length, 2);
+    assert.deepEqual(model.problems, []);
+    await sdk.dispose();
   });
 
   it("Anthropic computer_20250124: opens an xterm, types a command, reads the screen; asks before launching and typing into the terminal", async () => {
