@@ -188,9 +188,16 @@ describe("computer-use agent", () => {
       ]),
     );
     const { sdk, session, asked } = await openSession({ provider: "anthropic", model: "claude-sonnet-5-5", baseUrl: model.url, permissions: [] });
-    const result = await session.prompt([{ type: "text", text: "Write the file." }]);
+    const sketch = await sharp({ create: { width: 8, height: 6, channels: 3, background: "#3366cc" } }).png().toBuffer();
+    const result = await session.prompt([
+      { type: "text", text: "Write the file." },
+      { type: "image", data: sketch.toString("base64"), mimeType: "image/png" },
+    ] as any);
     assert.equal(result.stopReason, "end_turn");
     await fileSays(file, "cu-toolset");
+    const firstUser = model.requests[0]!.body.messages[0].content;
+    assert.deepEqual(firstUser.map((b: any) => b.type), ["text", "image"], "the prompt's image reached the model");
+    assert.deepEqual(pngSize(firstUser[1].source.data), { width: 8, height: 6 });
     assert.deepEqual(model.problems, []);
     assert.equal(model.requests[0]!.body.tools[0].type, "computer_toolset_20260801");
     const results = model.requests[2]!.body.messages.at(-1).content;

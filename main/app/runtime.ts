@@ -69,6 +69,7 @@ export async function startRuntime(config: RuntimeConfig): Promise<Runtime> {
     stateDir,
     runtime: () => endpoint,
     traceDir: traces.dir,
+    beforeTracingAgent: () => traces.prune(),
     requestTimeoutMs: config.acpRequestTimeoutMs,
     display: async () => {
       const status = await desktop.status();

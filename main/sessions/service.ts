@@ -35,6 +35,8 @@ export interface SessionServiceOptions {
   runtime?: () => { url: string; token?: string } | undefined;
   /** where the computer-use agent's traces go */
   traceDir?: string;
+  /** called before an agent of ours that writes traces starts (the store keeps itself within its budget) */
+  beforeTracingAgent?: () => void;
 }
 
 const MAX_SERVERS = 32;
@@ -208,6 +210,7 @@ export class SessionService implements Sessions {
     mkdirSync(home, { recursive: true });
     const endpoint = this.options.runtime?.();
     const runtime = endpoint && this.options.traceDir ? { ...endpoint, traceDir: this.options.traceDir } : undefined;
+    if (agent.script && runtime) this.options.beforeTracingAgent?.();
     const plan = agent.launch({ env: this.env, program, home, runtime });
     const display = await this.options.display?.().catch(() => undefined);
     return this.processes.spawn({
