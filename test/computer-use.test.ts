@@ -305,6 +305,43 @@ describe("computer-use agent", () => {
     await sdk.dispose();
   });
 
+  it("a rejected safety check: the computer_call is answered with a screenshot, its action does not run", async () => {
+    const file = path.join(work, "refused.txt");
+    const turns: ResponseOutputItem[][] = [
+      [
+        {
+          type: "computer_call",
+          id: "cu_r",
+          call_id: "call_refused",
+          status: "completed",
+          action: { type: "type", text: `echo no > ${file}` },
+          pending_safety_checks: [{ id: "sc_r", code: "malicious_instructions", message: "Looks risky" }],
+        },
+      ],
+    ];
+    const model = await stub(startResponsesScript(turns, display));
+    const { sdk, session, asked } = await openSession({ provider: "openai", model: "computer-use-preview", baseUrl: `${model.url}/v1`, permissions: "none" }, () => "reject");
+    assert.equal((await session.prompt([{ type: "text", text: "Type it." }])).stopReason, "end_turn");
+    assert.equal(asked.length, 1);
+    assert.deepEqual(model.problems, [], "the call still got its computer_call_output with a PNG");
+    const input = model.requests[1]!.body.input;
+    assert.ok(input.some((i: any) => i.type === "computer_call_output" && i.call_id === "call_refused" && !i.acknowledged_safety_checks), "not acknowledged");
+    assert.equal(existsSync(file), false);
+    const { lines } = await readTrace(session.agentSessionId);
+    const action = lines.find((l) => l.kind === "action" && l.toolCallId === "call_refused")!;
+    assert.equal(action.outcome, "rejected");
+    assert.match(action.message, /rejected/);
+    await sdk.dispose();
+  });
+
+  it("a model refusal ends the prompt with stopReason refusal", async () => {
+    const model = await stub(startAnthropicScript([{ content: [{ type: "text", text: "I can't help with that.", citations: null }], stop_reason: "refusal" }]));
+    const { sdk, session, events } = await openSession({ provider: "anthropic", baseUrl: model.url });
+    assert.equal((await session.prompt([{ type: "text", text: "Do something bad." }])).stopReason, "refusal");
+    assert.ok(updates(events, "agent_message_chunk").some((u) => u.content.text === "I can't help with that."));
+    await sdk.dispose();
+  });
+
   it("cancel in the middle of a run stops the loop within one step", async () => {
     const turns = Array.from({ length: 30 }, (_, i) => [anthropicUse(`toolu_s${i}`, { action: "screenshot" })]);
     const model = await stub(startAnthropicScript(turns, { delayMs: 150 }));

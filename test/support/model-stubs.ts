@@ -210,7 +210,13 @@ function checkImage(stub: ScriptedStub, where: string, base64: string, size: { w
   if (size && (got.width !== size.width || got.height !== size.height)) stub.problems.push(`${where}: a ${got.width}x${got.height} PNG, declared ${size.width}x${size.height}`);
 }
 
-const anthropicMessage = (n: number, model: string, content: BetaContentBlock[]): BetaMessage => ({
+/** A scripted Anthropic turn: its content blocks, or content with a stop reason of its own (e.g. refusal). */
+export type AnthropicTurn = BetaContentBlock[] | Pick<BetaMessage, "content" | "stop_reason">;
+
+const anthropicMessage = (n: number, model: string, turn: AnthropicTurn): BetaMessage => {
+  const content = Array.isArray(turn) ? turn : turn.content;
+  const stop = Array.isArray(turn) ? (content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn") : turn.stop_reason;
+  return {
   id: `msg_cu_${n}`,
   type: "message",
   role: "assistant",
@@ -220,7 +226,7 @@ const anthropicMessage = (n: number, model: string, content: BetaContentBlock[])
   context_management: null,
   diagnostics: null,
   stop_details: null,
-  stop_reason: content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn",
+  stop_reason: stop,
   stop_sequence: null,
   usage: {
     cache_creation: null,
@@ -236,7 +242,8 @@ const anthropicMessage = (n: number, model: string, content: BetaContentBlock[])
     service_tier: "standard",
     speed: null,
   } as BetaMessage["usage"],
-});
+  };
+};
 
 /**
  * Anthropic Messages (`POST /v1/messages`) replaying `turns` (the assistant content of
@@ -244,7 +251,7 @@ const anthropicMessage = (n: number, model: string, content: BetaContentBlock[])
  * previous turn, in order, with toolset_name echoed; every image a PNG of the declared
  * size; at most maxImages images, the older ones replaced by a note; a cache mark.
  */
-export function startAnthropicScript(turns: BetaContentBlock[][], opts: ScriptOptions = {}): Promise<ScriptedStub> {
+export function startAnthropicScript(turns: AnthropicTurn[], opts: ScriptOptions = {}): Promise<ScriptedStub> {
   return scripted((path, body, stub) => {
     if (!path.endsWith("/messages")) throw new Error(`no ${path}`);
     const messages: any[] = body.messages ?? [];
@@ -270,8 +277,7 @@ export function startAnthropicScript(turns: BetaContentBlock[][], opts: ScriptOp
     if (opts.maxImages !== undefined && images > opts.maxImages) stub.problems.push(`turn ${turn}: ${images} screenshots sent, at most ${opts.maxImages} expected`);
     const marked = (last?.content ?? []).some((b: any) => b.cache_control?.type === "ephemeral");
     if (!marked) stub.problems.push(`turn ${turn}: no cache_control mark on the newest user turn`);
-    const content = turns[turn] ?? [{ type: "text", text: FINAL_TEXT, citations: null }];
-    return anthropicMessage(turn, body.model, content);
+    return anthropicMessage(turn, body.model, turns[turn] ?? [{ type: "text", text: FINAL_TEXT, citations: null }]);
   }, opts);
 }
 
@@ -323,7 +329,9 @@ export function startResponsesScript(turns: ResponseOutputItem[][], size: { widt
         const m = /^data:image\/png;base64,(.*)$/.exec(out.output?.image_url ?? "");
         if (!m) stub.problems.push(`turn ${turn}: computer_call_output ${item.call_id} has no PNG`);
         else checkImage(stub, `turn ${turn} ${item.call_id}`, m[1]!, size);
-        if (item.pending_safety_checks.length && JSON.stringify(out.acknowledged_safety_checks?.map((c: any) => c.id)) !== JSON.stringify(item.pending_safety_checks.map((c) => c.id))) {
+        // a refused call is answered with a screenshot and a note, without acknowledging
+        const refused = input.some((i) => i.role === "user" && JSON.stringify(i.content).includes("was not run"));
+        if (item.pending_safety_checks.length && !refused && JSON.stringify(out.acknowledged_safety_checks?.map((c: any) => c.id)) !== JSON.stringify(item.pending_safety_checks.map((c) => c.id))) {
           stub.problems.push(`turn ${turn}: safety checks of ${item.call_id} not acknowledged`);
         }
       }
