@@ -187,7 +187,7 @@ describe("computer-use agent", () => {
         ],
       ]),
     );
-    const { sdk, session, asked } = await openSession({ provider: "anthropic", model: "claude-sonnet-5-5", baseUrl: model.url, permissions: [] });
+    const { sdk, session, asked } = await openSession({ provider: "anthropic", model: "claude-sonnet-5-5", baseUrl: model.url, permissions: [], imageBudget: "anthropic-2576" });
     const sketch = await sharp({ create: { width: 8, height: 6, channels: 3, background: "#3366cc" } }).png().toBuffer();
     const result = await session.prompt([
       { type: "text", text: "Write the file." },
@@ -200,6 +200,8 @@ describe("computer-use agent", () => {
     assert.deepEqual(pngSize(firstUser[1].source.data), { width: 8, height: 6 });
     assert.deepEqual(model.problems, []);
     assert.equal(model.requests[0]!.body.tools[0].type, "computer_toolset_20260801");
+    const budgeted = sizeForBudget(display, "anthropic-2576");
+    assert.deepEqual(model.screenshots, [budgeted], "the toolset's screenshot is sized by the session's image budget");
     const results = model.requests[2]!.body.messages.at(-1).content;
     assert.deepEqual(results.map((r: any) => [r.tool_use_id, r.toolset_name]), [["toolu_b", "computer"], ["toolu_c", "computer"], ["toolu_d", "computer"]]);
     assert.equal(asked.length, 0, "no permission asked with permissions []");

@@ -1,10 +1,11 @@
-import type { SettleOptions } from "../actions/schema.js";
+import type { ImageBudget, SettleOptions } from "../actions/schema.js";
 import { LIMITS } from "../shared/limits.js";
 
 export type ProviderName = "anthropic" | "openai" | "openai-compatible";
 export const PROVIDERS: ProviderName[] = ["anthropic", "openai", "openai-compatible"];
 
 export const ANTHROPIC_TOOLS = ["computer_20250124", "computer_20251124", "computer_toolset_20260801"] as const;
+const IMAGE_BUDGETS: ImageBudget[] = ["anthropic", "anthropic-2576", "original"];
 export const OPENAI_TOOLS = ["computer_use_preview", "computer"] as const;
 
 /**
@@ -29,7 +30,9 @@ export interface AgentConfig {
   maxImages: number;
   /** settle options of every step (the action endpoint's defaults when absent) */
   settle?: SettleOptions | false;
-  /** the screenshot size declared to the model; default: the display scaled to the provider's image budget */
+  /** the image budget screenshots are scaled to (anthropic 1568 px / 1.15 MP, anthropic-2576, original); default: anthropic, original for OpenAI */
+  imageBudget?: ImageBudget;
+  /** the screenshot size declared to the model; default: the display scaled to the image budget */
   screenshotSize?: { width: number; height: number };
   permissions: PermissionCategory[];
   maxTokens: number;
@@ -127,6 +130,12 @@ export function applySetting(config: AgentConfig, key: string, value: unknown): 
       if (value !== false && (typeof value !== "object" || value === null || Array.isArray(value))) throw new Error("settle must be false or {quietMs, firstChangeMs, timeoutMs}");
       config.settle = value as SettleOptions | false;
       return;
+    case "imageBudget": {
+      const b = str(value, "imageBudget");
+      if (!IMAGE_BUDGETS.includes(b as ImageBudget)) throw new Error(`imageBudget must be one of ${IMAGE_BUDGETS.join(", ")}`);
+      config.imageBudget = b as ImageBudget;
+      return;
+    }
     case "screenshotSize": {
       const s = value as { width?: unknown; height?: unknown };
       config.screenshotSize = { width: int(s?.width, "screenshotSize.width", 1, LIMITS.screenSize.max), height: int(s?.height, "screenshotSize.height", 1, LIMITS.screenSize.max) };

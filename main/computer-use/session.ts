@@ -269,15 +269,17 @@ export class ComputerUseSession {
   private async makeProvider(): Promise<Provider> {
     const display = await this.glasspane.displaySize();
     const c = this.config;
-    const defaults = c.settle !== undefined ? { settle: c.settle } : {};
+    const budget = c.imageBudget ?? (c.provider === "openai" ? "original" : "anthropic");
+    const size = c.screenshotSize ?? sizeForBudget(display, budget);
+    // (the toolset and the GA tool declare no size: the action endpoint sizes their screenshots by the budget)
+    const defaults = { budget, ...(c.settle !== undefined ? { settle: c.settle } : {}) };
     switch (c.provider) {
       case "anthropic":
-        // (the toolset declares no size: the action endpoint sizes its screenshots by the budget)
-        return new AnthropicProvider(c, c.screenshotSize ?? sizeForBudget(display, "anthropic"), defaults, this.env);
+        return new AnthropicProvider(c, size, defaults, this.env);
       case "openai":
-        return new OpenAIResponsesProvider(c, c.screenshotSize ?? display, defaults, this.env);
+        return new OpenAIResponsesProvider(c, size, defaults, this.env);
       case "openai-compatible":
-        return new OpenAIChatProvider(c, c.screenshotSize ?? sizeForBudget(display, "anthropic"), defaults, this.env);
+        return new OpenAIChatProvider(c, size, defaults, this.env);
     }
   }
 }

@@ -53,4 +53,6 @@ export interface Provider {
 /** The step options every provider passes through from the session config. */
 export interface StepDefaults {
   settle?: StepBody["settle"];
+  /** sizes the screenshot when the tool declares none (the toolset, the GA computer tool) */
+  budget?: string;
 }
