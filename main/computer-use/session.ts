@@ -11,7 +11,7 @@ import { describe, withRetries } from "./retry.js";
 import { TraceWriter, withoutImages } from "./trace.js";
 
 /** Window titles that mark a terminal (typing into one needs a yes under `terminal_input`). */
-const TERMINAL_TITLE = /\b(xterm|uxterm|terminal|konsole|urxvt|rxvt|alacritty|kitty|foot|tilix|terminator|bash|zsh|sh|tmux|screen)\b|[$#]\s*$|^\w+@[\w.-]+:/i;
+const TERMINAL_TITLE = /\b(xterm|uxterm|terminal|konsole|urxvt|rxvt|alacritty|kitty|foot|tilix|terminator|bash|zsh|sh|tmux)\b|[$#]\s*$|^\w+@[\w.-]+:/i;
 
 class Cancelled extends Error {}
 
@@ -76,7 +76,11 @@ export class ComputerUseSession {
         const { apiKey: _key, ...shown } = this.config;
         this.trace.write("session", { sessionId: this.id, config: shown, recordingId: this.recording?.id ?? null });
       }
-      const provider = this.provider ?? (this.provider = await this.makeProvider());
+      const provider =
+        this.provider ??
+        (this.provider = await this.makeProvider().catch((err: Error) => {
+          throw acp.RequestError.internalError({}, err.message);
+        }));
       const input = promptInput(params.prompt);
       this.trace.write("prompt", { text: input.text, images: input.images.map((i) => this.trace.image(i.data, i.mediaType)) });
       provider.addUser(input);
