@@ -16,6 +16,9 @@ const ALLOWED: Record<string, string[]> = {
   stream: ["shared", "processes", "desktop/types.ts"],
   browser: ["shared", "processes", "desktop/types.ts"],
   sessions: ["shared", "processes"],
+  // the built-in computer-use agent runs as its own process: it reaches the desktop only
+  // through the HTTP action endpoint, and shares the action model's types and scaling
+  "computer-use": ["shared", "actions/types.ts", "actions/schema.ts", "actions/scale.ts", "actions/anthropic.ts", "actions/openai.ts"],
   // the HTTP layer sees the services only through their interfaces and types
   // the action executor works over the Desktop interface; key names come from the one table
   actions: ["shared", "desktop/types.ts", "desktop/keys.ts"],

@@ -112,7 +112,7 @@ const knownIds = async () => new Set((await agentProcesses()).map((p) => p.id));
 describe("agents", () => {
   it("lists every agent with truthful install state, credentials and capabilities", async () => {
     const { agents } = await server.sdk.listAgents();
-    assert.deepEqual(agents.map((a) => a.id).sort(), ["claude", "codex", "gemini", "mock", "opencode"]);
+    assert.deepEqual(agents.map((a) => a.id).sort(), ["claude", "codex", "computer-use", "gemini", "mock", "opencode"]);
     const mock = agents.find((a) => a.id === "mock")!;
     assert.equal(mock.installed, true);
     assert.equal(mock.credentialsAvailable, true);

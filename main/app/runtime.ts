@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BrowserService } from "../browser/service.js";
 import { DesktopService } from "../desktop/desktop.js";
@@ -10,6 +11,7 @@ import { ProcessManager } from "../processes/manager.js";
 import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { SessionService } from "../sessions/service.js";
+import { TraceStore } from "../sessions/traces.js";
 import { StreamService } from "../stream/service.js";
 import { ActionService } from "../actions/service.js";
 import { McpFrontDoor } from "../mcp/server.js";
@@ -74,8 +76,14 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
   // a server reachable only on loopback offers only loopback ICE candidates
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
   const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
+  const traces = new TraceStore(path.join(stateDir, "traces"));
+  traces.prune();
+  let endpoint: { url: string; token?: string } | undefined;
   const sessions = new SessionService(processes, {
     stateDir,
+    runtime: () => endpoint,
+    traceDir: traces.dir,
+    beforeTracingAgent: () => traces.prune(),
     requestTimeoutMs: config.acpRequestTimeoutMs,
     display: async () => {
       const status = await desktop.status();
@@ -85,12 +93,15 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
   const actions = new ActionService(desktop);
   const mcp = new McpFrontDoor({ desktop, processes: processApi, fs, actions }, { name: "glasspane", version });
   const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, actions, mcp, browser });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, traces, actions, mcp, browser });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  // the built-in computer-use agent calls back on loopback when the server listens on every address
+  const local = host === "0.0.0.0" || host === "::" ? `http://127.0.0.1:${port}` : url;
+  endpoint = { url: local, token: config.token };
 
   let closing: Promise<void> | undefined;
   const runtime: Runtime = {

@@ -11,7 +11,7 @@ import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Processes } from "../processes/types.js";
-import type { Sessions } from "../sessions/types.js";
+import type { Sessions, Traces } from "../sessions/types.js";
 import type { Stream } from "../stream/types.js";
 import type { ComputerActions } from "../actions/types.js";
 import type { McpEndpoint } from "../mcp/types.js";
@@ -30,6 +30,7 @@ import { registerFsRoutes } from "./routes/fs.js";
 import { registerProcessRoutes } from "./routes/processes.js";
 import { registerRecordingRoutes } from "./routes/recording.js";
 import { registerStreamRoutes } from "./routes/stream.js";
+import { registerTraceRoutes } from "./routes/traces.js";
 import { registerActionRoutes } from "./routes/actions.js";
 import { registerMcpRoutes } from "./routes/mcp.js";
 
@@ -60,6 +61,8 @@ export interface HttpServices {
   stream: Stream;
   browser: Browser;
   sessions: Sessions;
+  /** the computer-use agent's traces */
+  traces: Traces;
   actions: ComputerActions;
   /** the MCP front door, served at /v1/mcp behind the same token */
   mcp: McpEndpoint;
@@ -211,6 +214,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerAgentRoutes(app, services.sessions);
   registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs });
   registerConfigRoutes(app, services.sessions);
+  registerTraceRoutes(app, services.traces);
   registerActionRoutes(app, services.actions, services.desktop);
   registerMcpRoutes(app, services.mcp);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());

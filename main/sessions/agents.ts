@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { AgentCapabilities } from "./types.js";
 
 /** What an agent's process needs to start here: program, arguments, extra environment. */
@@ -16,16 +17,20 @@ export interface LaunchContext {
   program: string;
   /** a folder of the state directory the agent may keep its own files in */
   home: string;
+  /** how an agent of the runtime's own reaches its HTTP API, and where traces go */
+  runtime?: { url: string; token?: string; traceDir: string };
 }
 
 export interface AgentDefinition {
   id: string;
-  /** npm package of the ACP program; absent for the built-in mock */
+  /** npm package of the ACP program; absent for the built-in agents */
   npmPackage?: string;
   /** default pinned version */
   version?: string;
   /** name of the program in node_modules/.bin */
   bin?: string;
+  /** a built-in agent: the script of ours it runs with node */
+  script?: string;
   /** environment variables that carry a credential this agent can use */
   credentialEnv: string[];
   capabilities: AgentCapabilities;
@@ -71,6 +76,21 @@ const CODING: AgentCapabilities = {
   toolCalls: true,
   toolResults: true,
 };
+
+const COMPUTER_USE: AgentCapabilities = {
+  ...NONE,
+  errorEvents: true,
+  images: true,
+  permissions: true,
+  reasoning: true,
+  sessionLifecycle: true,
+  streamingDeltas: true,
+  textMessages: true,
+  toolCalls: true,
+  toolResults: true,
+};
+
+const script = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
@@ -159,7 +179,21 @@ export const AGENTS: AgentDefinition[] = [
     launch: ({ program }) => ({ command: program, args: ["acp"], env: {} }),
   },
   {
+    // served by the runtime itself: our own script, no install step; it drives the desktop
+    // through the runtime's action endpoint and writes its traces into the state directory
+    id: "computer-use",
+    script: script("../computer-use/agent.js"),
+    credentialEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY"],
+    capabilities: COMPUTER_USE,
+    launch: ({ program, runtime }) => ({
+      command: process.execPath,
+      args: [program],
+      env: runtime ? { GLASSPANE_URL: runtime.url, GLASSPANE_TRACE_DIR: runtime.traceDir, ...(runtime.token ? { GLASSPANE_TOKEN: runtime.token } : {}) } : {},
+    }),
+  },
+  {
     id: "mock",
+    script: script("./mock-agent.js"),
     credentialEnv: [],
     capabilities: { ...NONE, permissions: true, sessionLifecycle: true, streamingDeltas: true, textMessages: true, toolCalls: true, toolResults: true },
     launch: ({ program }) => ({ command: process.execPath, args: [program], env: {} }),

@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ProcessManager } from "../processes/manager.js";
 import { conflict, GlasspaneError, invalid, notFound } from "../shared/errors.js";
 import { sleep } from "../shared/deadline.js";
@@ -32,13 +31,18 @@ export interface SessionServiceOptions {
   display?: () => Promise<string | undefined>;
   /** the environment agents inherit (the server's) */
   env?: NodeJS.ProcessEnv;
+  /** the runtime's own URL and token, for the built-in agents that call its API (known once it listens) */
+  runtime?: () => { url: string; token?: string } | undefined;
+  /** where the computer-use agent's traces go */
+  traceDir?: string;
+  /** called before an agent of ours that writes traces starts (the store keeps itself within its budget) */
+  beforeTracingAgent?: () => void;
 }
 
 const MAX_SERVERS = 32;
 const MAX_SERVER_ID_LENGTH = 200;
 /** The SDK opens its SSE stream in the same tick as the first POST: a GET may arrive before the server exists. */
 const BOOTSTRAP_GRACE_MS = 2000;
-const MOCK_AGENT_SCRIPT = fileURLToPath(new URL("./mock-agent.js", import.meta.url));
 
 /**
  * Agent sessions: the agent registry and installs, and the ACP servers that carry
@@ -76,7 +80,7 @@ export class SessionService implements Sessions {
 
   async installAgent(id: string, request: AgentInstallRequest): Promise<AgentInstallResponse> {
     const agent = this.definition(id);
-    if (!agent.npmPackage) return { already_installed: true, artifacts: [{ kind: "agent_process", path: MOCK_AGENT_SCRIPT, source: "builtin", version: "1.0.0" }] };
+    if (agent.script) return { already_installed: true, artifacts: [{ kind: "agent_process", path: agent.script, source: "builtin", version: "1.0.0" }] };
     const version = request.agentVersion ?? request.agentProcessVersion ?? undefined;
     const result = await this.installer.install(agent, { version, reinstall: request.reinstall ?? false });
     if (!result.already_installed) this.configCache.delete(agent.id);
@@ -196,15 +200,18 @@ export class SessionService implements Sessions {
 
   /** Starts an agent's ACP process under the process manager, its stdout framed into `onLine`. */
   async spawnAgent(agent: AgentDefinition, name: string, onLine: (line: Buffer) => void) {
-    let program = MOCK_AGENT_SCRIPT;
-    if (agent.npmPackage) {
+    let program = agent.script ?? "";
+    if (!agent.script) {
       const installed = this.installer.installed(agent) ?? (await this.installer.install(agent, {}), this.installer.installed(agent));
       if (!installed) throw new GlasspaneError("install_failed", 500, `agent ${agent.id} is not installed and could not be`);
       program = installed.program;
     }
     const home = path.join(this.installer.dir(agent), "home");
     mkdirSync(home, { recursive: true });
-    const plan = agent.launch({ env: this.env, program, home });
+    const endpoint = this.options.runtime?.();
+    const runtime = endpoint && this.options.traceDir ? { ...endpoint, traceDir: this.options.traceDir } : undefined;
+    if (agent.script && runtime) this.options.beforeTracingAgent?.();
+    const plan = agent.launch({ env: this.env, program, home, runtime });
     const display = await this.options.display?.().catch(() => undefined);
     return this.processes.spawn({
       name: `${agent.id} (${name})`,
@@ -220,7 +227,7 @@ export class SessionService implements Sessions {
   }
 
   private async agentInfo(agent: AgentDefinition, options: { config?: boolean; noCache?: boolean }): Promise<AgentInfo> {
-    const installed = agent.npmPackage ? this.installer.installed(agent) : { version: "1.0.0", program: MOCK_AGENT_SCRIPT };
+    const installed = agent.script ? { version: "1.0.0", program: agent.script } : this.installer.installed(agent);
     const live = [...this.servers.values()].filter((s) => s.agent === agent.id && s.running);
     const info: AgentInfo = {
       id: agent.id,

@@ -118,3 +118,27 @@ export interface Sessions {
   setSkillsConfig(query: SkillsConfigQuery, config: unknown): void;
   deleteSkillsConfig(query: SkillsConfigQuery): void;
 }
+
+/** One computer-use session's trace on disk. */
+export interface TraceInfo {
+  /** the agent's session id */
+  id: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+  bytes: number;
+  /** model turns */
+  steps: number;
+  actions: number;
+  images: number;
+  /** the stopReason of the last prompt that ended ("error" when it failed), null while one runs */
+  lastStopReason: string | null;
+}
+
+/** Everything the HTTP layer may ask of the trace store. */
+export interface Traces {
+  list(): TraceInfo[];
+  get(id: string): TraceInfo;
+  /** one tar of the trace's JSONL and images */
+  bundle(id: string): import("node:stream").Readable;
+  remove(id: string): void;
+}

@@ -49,4 +49,12 @@ export const LIMITS = {
   cdpClients: { max: 64 },
   /** a recording's maxDurationSeconds: ffmpeg takes no shorter duration than this */
   recordingSeconds: { min: 0.1, max: 7 * 24 * 3600 },
+  /** model turns of one computer-use prompt (its maxSteps) */
+  agentSteps: { max: 1000 },
+  /** screenshots a computer-use agent keeps in the model's context */
+  agentImages: { min: 1, max: 50 },
+  /** one computer-use trace on disk (JSONL + screenshots); past it, steps are logged without images */
+  traceBytes: { max: 256 * 1024 * 1024 },
+  /** every trace together; the oldest go first */
+  tracesTotalBytes: { max: 2 * 1024 * 1024 * 1024 },
 } as const;

@@ -1,15 +1,20 @@
 // Local stand-ins for the model APIs the real agents call (there is no network here):
-// Anthropic's streaming Messages API for Claude Code, OpenAI's Responses API for codex.
+// Anthropic's streaming Messages API for Claude Code, OpenAI's Responses API for codex;
+// and scripted ones (below) for the built-in computer-use agent.
 // Each answers from a script: while the conversation has no tool result yet and the
 // prompt carries a `run: <command>` line, the model asks to run that command; once the
 // tool result is back (or with no command) it answers with a final text.
 import http from "node:http";
+import { performance } from "node:perf_hooks";
 import type { AddressInfo } from "node:net";
+import type { BetaContentBlock, BetaMessage } from "@anthropic-ai/sdk/resources/beta/messages/messages";
+import type { Response as OpenAIResponse, ResponseOutputItem } from "openai/resources/responses/responses";
+import type { ChatCompletion, ChatCompletionMessageToolCall } from "openai/resources/chat/completions/completions";
 
 export interface ModelStub {
   url: string;
-  /** every request body the stub received, in order */
-  requests: { path: string; body: any }[];
+  /** every request body the stub received, in order (`at`: performance.now() when it was complete) */
+  requests: { path: string; body: any; at: number }[];
   close(): Promise<void>;
 }
 
@@ -28,7 +33,7 @@ async function listen(handler: (path: string, body: any, res: http.ServerRespons
         body = { raw };
       }
       const path = (req.url ?? "/").split("?")[0]!;
-      requests.push({ path, body });
+      requests.push({ path, body, at: performance.now() });
       handler(path, body, res);
     });
   });
@@ -138,4 +143,250 @@ export function startResponsesStub(): Promise<ModelStub> {
 function json(res: http.ServerResponse, body: object, status = 200) {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
+}
+
+// ---------------------------------------------------------------------------------------
+// Scripted stand-ins for the computer-use agent: each replays model turns typed against
+// the official SDKs' response types, and checks what the agent sent back (collected in
+// `problems`, so the test can assert none). A turn's index is how far the conversation is.
+
+
+export interface ScriptedStub extends ModelStub {
+  /** what the agent sent that does not match the protocol (empty when all was right) */
+  problems: string[];
+  /** width x height of every screenshot the agent returned, in order */
+  screenshots: { width: number; height: number }[];
+  /** performance.now() when each answer was written, in order */
+  answeredAt: number[];
+}
+
+export interface ScriptOptions {
+  /** answer the first `count` requests with `status` (count Infinity: always) */
+  fail?: { status: number; count: number };
+  /** pause before each answer (so a cancel can land mid-run) */
+  delayMs?: number;
+  /** the most screenshots a request may carry */
+  maxImages?: number;
+}
+
+/** The width and height of a base64 PNG, or a problem. */
+export function pngSize(base64: string): { width: number; height: number } | string {
+  const b = Buffer.from(base64, "base64");
+  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47) return "not a PNG";
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+function scripted(
+  handle: (path: string, body: any, stub: ScriptedStub) => object,
+  opts: ScriptOptions,
+): Promise<ScriptedStub> {
+  let seen = 0;
+  const extra = { problems: [] as string[], screenshots: [] as { width: number; height: number }[], answeredAt: [] as number[] };
+  let stub: ScriptedStub;
+  return listen((path, body, res) => {
+    const n = seen++;
+    const answer = () => {
+      if (opts.fail && n < opts.fail.count) {
+        const status = opts.fail.status;
+        return json(res, status === 429 ? { type: "error", error: { type: "rate_limit_error", message: "stub: slow down" } } : { type: "error", error: { type: "api_error", message: "stub: overloaded" } }, status);
+      }
+      try {
+        json(res, handle(path, body, stub));
+        extra.answeredAt.push(performance.now());
+      } catch (err) {
+        extra.problems.push(`handler: ${(err as Error).message}`);
+        json(res, { type: "error", error: { type: "invalid_request_error", message: (err as Error).message } }, 400);
+      }
+    };
+    if (opts.delayMs) setTimeout(answer, opts.delayMs);
+    else answer();
+  }).then((s) => (stub = Object.assign(s, extra)));
+}
+
+function checkImage(stub: ScriptedStub, where: string, base64: string, size: { width: number; height: number } | undefined) {
+  const got = pngSize(base64);
+  if (typeof got === "string") return stub.problems.push(`${where}: ${got}`);
+  stub.screenshots.push(got);
+  if (size && (got.width !== size.width || got.height !== size.height)) stub.problems.push(`${where}: a ${got.width}x${got.height} PNG, declared ${size.width}x${size.height}`);
+}
+
+/** A scripted Anthropic turn: its content blocks, or content with a stop reason of its own (e.g. refusal). */
+export type AnthropicTurn = BetaContentBlock[] | Pick<BetaMessage, "content" | "stop_reason">;
+
+const anthropicMessage = (n: number, model: string, turn: AnthropicTurn): BetaMessage => {
+  const content = Array.isArray(turn) ? turn : turn.content;
+  const stop = Array.isArray(turn) ? (content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn") : turn.stop_reason;
+  return {
+  id: `msg_cu_${n}`,
+  type: "message",
+  role: "assistant",
+  model,
+  content,
+  container: null,
+  context_management: null,
+  diagnostics: null,
+  stop_details: null,
+  stop_reason: stop,
+  stop_sequence: null,
+  usage: {
+    cache_creation: null,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    fallback_credit: null,
+    inference_geo: null,
+    input_tokens: 100,
+    iterations: null,
+    output_tokens: 20,
+    output_tokens_details: null,
+    server_tool_use: null,
+    service_tier: "standard",
+    speed: null,
+  } as BetaMessage["usage"],
+  };
+};
+
+/**
+ * Anthropic Messages (`POST /v1/messages`) replaying `turns` (the assistant content of
+ * each turn; past the end, a final text). Checks: a tool_result per tool_use of the
+ * previous turn, in order, with toolset_name echoed; every image a PNG of the declared
+ * size; at most maxImages images, the older ones replaced by a note; a cache mark.
+ */
+export function startAnthropicScript(turns: AnthropicTurn[], opts: ScriptOptions = {}): Promise<ScriptedStub> {
+  return scripted((path, body, stub) => {
+    if (!path.endsWith("/messages")) throw new Error(`no ${path}`);
+    const messages: any[] = body.messages ?? [];
+    const turn = messages.filter((m) => m.role === "assistant").length;
+    const tool = (body.tools ?? []).find((t: any) => String(t.type).startsWith("computer_"));
+    if (!tool) stub.problems.push(`turn ${turn}: no computer tool declared`);
+    const size = tool?.display_width_px ? { width: tool.display_width_px, height: tool.display_height_px } : undefined;
+    const last = messages.at(-1);
+    const prev = messages.at(-2);
+    if (turn > 0 && prev?.role === "assistant") {
+      const uses = (prev.content as any[]).filter((b) => b.type === "tool_use");
+      const results = (last.content as any[]).filter((b) => b.type === "tool_result");
+      if (uses.length !== results.length) stub.problems.push(`turn ${turn}: ${uses.length} tool_use blocks, ${results.length} tool_result blocks`);
+      uses.forEach((u, i) => {
+        const r = results[i];
+        if (r?.tool_use_id !== u.id) stub.problems.push(`turn ${turn}: tool_result ${i} answers ${r?.tool_use_id}, expected ${u.id}`);
+        if (u.toolset_name && r?.toolset_name !== u.toolset_name) stub.problems.push(`turn ${turn}: tool_result ${i} lacks toolset_name ${u.toolset_name}`);
+        for (const c of r?.content ?? []) if (c.type === "image") checkImage(stub, `turn ${turn} result ${i}`, c.source.data, size);
+      });
+    }
+    let images = 0;
+    for (const m of messages) for (const b of Array.isArray(m.content) ? m.content : []) for (const c of b.type === "tool_result" ? (b.content ?? []) : []) if (c.type === "image") images++;
+    if (opts.maxImages !== undefined && images > opts.maxImages) stub.problems.push(`turn ${turn}: ${images} screenshots sent, at most ${opts.maxImages} expected`);
+    const marked = (last?.content ?? []).some((b: any) => b.cache_control?.type === "ephemeral");
+    if (!marked) stub.problems.push(`turn ${turn}: no cache_control mark on the newest user turn`);
+    return anthropicMessage(turn, body.model, turns[turn] ?? [{ type: "text", text: FINAL_TEXT, citations: null }]);
+  }, opts);
+}
+
+const responseOf = (id: string, model: string, output: ResponseOutputItem[], previous: string | null): OpenAIResponse => ({
+  id,
+  object: "response",
+  created_at: Math.floor(Date.now() / 1000),
+  model,
+  output,
+  output_text: output.flatMap((o) => (o.type === "message" ? o.content.map((c) => (c.type === "output_text" ? c.text : "")) : [])).join(""),
+  access_programs: null,
+  error: null,
+  incomplete_details: null,
+  instructions: null,
+  metadata: null,
+  parallel_tool_calls: false,
+  temperature: null,
+  tool_choice: "auto",
+  tools: [],
+  top_p: null,
+  previous_response_id: previous,
+  status: "completed",
+  truncation: "auto",
+});
+
+/**
+ * OpenAI Responses (`POST /v1/responses`) replaying `turns` (the output items of each
+ * turn). The conversation is chained by previous_response_id. Checks: a
+ * computer_call_output (with a PNG of `size`) for the previous computer_call's call_id,
+ * a function_call_output for a function_call, acknowledged safety checks echoed.
+ */
+export function startResponsesScript(turns: ResponseOutputItem[][], size: { width: number; height: number } | undefined, opts: ScriptOptions = {}): Promise<ScriptedStub> {
+  const answered = new Map<string, { turn: number; output: ResponseOutputItem[] }>();
+  let conv = 0;
+  return scripted((path, body, stub) => {
+    if (!path.endsWith("/responses")) throw new Error(`no ${path}`);
+    const previous: string | undefined = body.previous_response_id;
+    const before = previous ? answered.get(previous) : undefined;
+    if (previous && !before) stub.problems.push(`unknown previous_response_id ${previous}`);
+    const turn = before ? before.turn + 1 : 0;
+    const input: any[] = body.input ?? [];
+    for (const item of before?.output ?? []) {
+      if (item.type === "computer_call") {
+        const out = input.find((i) => i.type === "computer_call_output" && i.call_id === item.call_id);
+        if (!out) {
+          stub.problems.push(`turn ${turn}: no computer_call_output for ${item.call_id}`);
+          continue;
+        }
+        const m = /^data:image\/png;base64,(.*)$/.exec(out.output?.image_url ?? "");
+        if (!m) stub.problems.push(`turn ${turn}: computer_call_output ${item.call_id} has no PNG`);
+        else checkImage(stub, `turn ${turn} ${item.call_id}`, m[1]!, size);
+        // a refused call is answered with a screenshot and a note, without acknowledging
+        const refused = input.some((i) => i.role === "user" && JSON.stringify(i.content).includes("was not run"));
+        if (item.pending_safety_checks.length && !refused && JSON.stringify(out.acknowledged_safety_checks?.map((c: any) => c.id)) !== JSON.stringify(item.pending_safety_checks.map((c) => c.id))) {
+          stub.problems.push(`turn ${turn}: safety checks of ${item.call_id} not acknowledged`);
+        }
+      }
+      if (item.type === "function_call" && !input.some((i) => i.type === "function_call_output" && i.call_id === item.call_id)) stub.problems.push(`turn ${turn}: no function_call_output for ${item.call_id}`);
+    }
+    const tool = (body.tools ?? []).find((t: any) => t.type === "computer_use_preview" || t.type === "computer");
+    if (!tool) stub.problems.push(`turn ${turn}: no computer tool declared`);
+    if (turn === 0) conv++;
+    const output: ResponseOutputItem[] = turns[turn] ?? [
+      { type: "message", id: `msg_${conv}_${turn}`, role: "assistant", status: "completed", content: [{ type: "output_text", text: FINAL_TEXT, annotations: [] }] },
+    ];
+    const id = `resp_${conv}_${turn}`;
+    answered.set(id, { turn, output });
+    return responseOf(id, body.model, output, previous ?? null);
+  }, opts);
+}
+
+/**
+ * An OpenAI-compatible chat-completions endpoint (`POST /v1/chat/completions`) replaying
+ * `turns` (the tool calls of each turn; past the end, a final text). Checks: a tool
+ * message per tool call in order; screenshots as PNG user images of `size`, at most maxImages.
+ */
+export function startChatScript(turns: ChatCompletionMessageToolCall[][], size: { width: number; height: number } | undefined, opts: ScriptOptions = {}): Promise<ScriptedStub> {
+  return scripted((path, body, stub) => {
+    if (!path.endsWith("/chat/completions")) throw new Error(`no ${path}`);
+    const messages: any[] = body.messages ?? [];
+    const turn = messages.filter((m) => m.role === "assistant").length;
+    const lastAssistant = messages.map((m) => m.role).lastIndexOf("assistant");
+    if (lastAssistant >= 0) {
+      const calls: any[] = messages[lastAssistant].tool_calls ?? [];
+      const tools = messages.slice(lastAssistant + 1).filter((m) => m.role === "tool");
+      calls.forEach((c, i) => {
+        if (tools[i]?.tool_call_id !== c.id) stub.problems.push(`turn ${turn}: tool message ${i} answers ${tools[i]?.tool_call_id}, expected ${c.id}`);
+      });
+      const after = messages.slice(lastAssistant + 1).filter((m) => m.role === "user");
+      for (const m of after) for (const p of m.content ?? []) if (p.type === "image_url") checkImage(stub, `turn ${turn}`, p.image_url.url.replace(/^data:image\/png;base64,/, ""), size);
+    }
+    let images = 0;
+    for (const m of messages) for (const p of Array.isArray(m.content) ? m.content : []) if (p.type === "image_url") images++;
+    if (opts.maxImages !== undefined && images > opts.maxImages) stub.problems.push(`turn ${turn}: ${images} screenshots sent, at most ${opts.maxImages} expected`);
+    const calls = turns[turn];
+    const completion: ChatCompletion = {
+      id: `chatcmpl_${turn}`,
+      object: "chat.completion",
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: [
+        {
+          index: 0,
+          finish_reason: calls ? "tool_calls" : "stop",
+          logprobs: null,
+          message: calls ? { role: "assistant", content: null, refusal: null, tool_calls: calls } : { role: "assistant", content: FINAL_TEXT, refusal: null },
+        },
+      ],
+    };
+    return completion;
+  }, opts);
 }
