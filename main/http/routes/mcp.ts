@@ -1,3 +1,4 @@
+import { Type } from "typebox";
 import type { McpEndpoint } from "../../mcp/types.js";
 import { problem, PROBLEM_CONTENT_TYPE, sendProblem } from "../problem.js";
 import type { App } from "../app.js";
@@ -12,8 +13,19 @@ const tags = ["mcp"];
 export function registerMcpRoutes(app: App, mcp: McpEndpoint) {
   app.post(
     "/v1/mcp",
-    { schema: { tags, summary: "Model Context Protocol (streamable HTTP): JSON-RPC requests to the desktop, process and file tools" } },
+    {
+      schema: {
+        tags,
+        summary: "Model Context Protocol (streamable HTTP): JSON-RPC requests to the desktop, process and file tools",
+        body: Type.Unknown({ description: "one JSON-RPC message or a batch (the MCP server judges it)" }),
+      },
+    },
     async (req, reply) => {
+      // streamable HTTP requires a client that takes both answers; said as a problem, not the transport's bare JSON-RPC error
+      const accept = String(req.headers.accept ?? "");
+      if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+        return sendProblem(reply, problem("not_acceptable", 406, "an MCP client must accept both application/json and text/event-stream (Accept header)"));
+      }
       reply.hijack();
       try {
         await mcp.handle(req.raw, reply.raw, req.body);
