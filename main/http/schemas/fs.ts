@@ -4,6 +4,8 @@ import { Opt } from "./desktop.js";
 /** One schema per `/v1/fs` route, field for field as the sandbox-agent SDK's `Fs*` types. */
 
 const FsPath = (description: string) => Type.String({ minLength: 1, description });
+/** Every file and git route takes it: the path is then confined to that volume's folder. */
+export const VolumeParam = Opt(Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", description: "a volume (POST /v1/volumes): the path lies inside its folder" }));
 
 export const FsEntryType = Type.Enum(["file", "directory"]);
 export const FsStat = Type.Object({
@@ -22,22 +24,23 @@ export const FsEntry = Type.Object({
 export const FsEntries = Type.Array(FsEntry, { description: "the directory's entries, sorted by name" });
 
 export const FsEntriesQuery = Type.Object(
-  { path: Opt(FsPath("directory to list (default: the home directory)")) },
+  { path: Opt(FsPath("directory to list (default: the home directory)")), volume: VolumeParam },
   { additionalProperties: false },
 );
 export const FsPathQuery = Type.Object(
-  { path: FsPath("absolute, ~/..., or relative to the home directory") },
+  { path: FsPath("absolute, ~/..., or relative to the home directory"), volume: VolumeParam },
   { additionalProperties: false },
 );
 export const FsDeleteQuery = Type.Object(
   {
     path: FsPath("file or directory to delete"),
     recursive: Opt(Type.Boolean({ description: "delete a non-empty directory with its contents" })),
+    volume: VolumeParam,
   },
   { additionalProperties: false },
 );
 export const FsUploadBatchQuery = Type.Object(
-  { path: Opt(FsPath("directory to extract into (created if missing; default: the home directory)")) },
+  { path: Opt(FsPath("directory to extract into (created if missing; default: the home directory)")), volume: VolumeParam },
   { additionalProperties: false },
 );
 
@@ -46,6 +49,7 @@ export const FsMoveRequest = Type.Object(
     from: FsPath("source path"),
     to: FsPath("destination path"),
     overwrite: Opt(Type.Boolean({ description: "replace an existing destination (default false)" })),
+    volume: VolumeParam,
   },
   { additionalProperties: false },
 );

@@ -32,6 +32,7 @@ const commandFields = {
   args: Type.Optional(Type.Array(Type.String())),
   cwd: Opt(Type.String({ minLength: 1, description: "working directory (~ expands to the server user's home)" })),
   env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "added to the server's environment" })),
+  volume: Opt(Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", description: "start in this volume's folder (Glasspane addition); cwd is then relative to it" })),
 };
 
 export const ProcessCreateRequest = Type.Object(
