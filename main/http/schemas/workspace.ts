@@ -50,9 +50,10 @@ export const FsAppendResponse = Type.Object({ path: Type.String(), bytesWritten:
 export const FsUploadFilesResponse = Type.Object({
   files: Type.Array(Type.Object({ field: Type.String(), fileName: Type.String(), path: Type.String(), size: Type.Integer({ minimum: 0 }) })),
 });
+/** Documented, not validated: the handler reads the parts as they stream in. */
 export const FsUploadFilesBody = {
-  description: "multipart/form-data: optional fields `path` (target folder) and `volume` before the files; any number of file parts",
-  content: { "multipart/form-data": { schema: { type: "object", properties: { path: { type: "string" }, volume: { type: "string" }, file: { type: "array", items: { type: "string", format: "binary" } } } } } },
+  description: "multipart/form-data: optional fields `path` (target folder) and `volume` before the files, then any number of file parts",
+  content: { "multipart/form-data": { schema: { description: "fields path and volume (text), then the files" } } },
 };
 
 export const VolumeName = Type.String({ minLength: 1, maxLength: LIMITS.volumeName.max, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" });
