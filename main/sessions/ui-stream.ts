@@ -9,7 +9,7 @@ export function uiChunks(messageId: string) {
   let textId: string | undefined;
   let reasoningId: string | undefined;
   let parts = 0;
-  const tools = new Map<string, { name: string; inputSent: boolean; done: boolean }>();
+  const tools = new Map<string, { name: string; input?: unknown; inputSent: boolean; done: boolean }>();
 
   const closeText = (): UIMessageChunk[] => {
     const out: UIMessageChunk[] = [];
@@ -55,10 +55,14 @@ export function uiChunks(messageId: string) {
         const status = update.status as string | undefined;
         const hasInput = update.rawInput !== undefined && update.rawInput !== null;
         if (tool.done) return out;
-        // the input is known once the agent sends it (or, at the latest, when the call ends)
-        if (hasInput || status === "completed" || status === "failed") {
-          out.push({ type: "tool-input-available", toolCallId: id, toolName: tool.name, input: hasInput ? update.rawInput : {}, dynamic: true, ...(update.title ? { title: String(update.title) } : {}) });
+        // the input is known once the agent sends it (an update may refine it); at the latest when the call ends
+        if (hasInput && JSON.stringify(update.rawInput) !== JSON.stringify(tool.input)) {
+          tool.input = update.rawInput;
           tool.inputSent = true;
+          out.push({ type: "tool-input-available", toolCallId: id, toolName: tool.name, input: tool.input, dynamic: true, ...(update.title ? { title: String(update.title) } : {}) });
+        } else if (!tool.inputSent && (status === "completed" || status === "failed")) {
+          tool.inputSent = true;
+          out.push({ type: "tool-input-available", toolCallId: id, toolName: tool.name, input: {}, dynamic: true });
         }
         if (status === "completed") {
           out.push({ type: "tool-output-available", toolCallId: id, output: toolOutput(update), dynamic: true });
