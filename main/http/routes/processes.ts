@@ -34,10 +34,10 @@ export function registerProcessRoutes(app: App, processes: Processes, volumes: V
   app.post("/v1/processes/config", { schema: { tags, operationId: "post_v1_processes_config", summary: "Replace the runtime limits (all fields)", body: S.ProcessConfig, response: { 200: S.ProcessConfig } } }, (req) =>
     processes.setConfig(req.body),
   );
-  app.post("/v1/processes/run", { schema: { tags, operationId: "post_v1_processes_run", summary: "Run a command to completion", body: S.ProcessRunRequest, response: { 200: S.ProcessRunResponse } } }, (req) =>
+  app.post("/v1/processes/run", { schema: { tags, operationId: "post_v1_processes_run", summary: "Run a command to completion", body: S.ProcessRunInVolume, response: { 200: S.ProcessRunResponse } } }, (req) =>
     inVolume(req.body).then((body) => processes.run(body)),
   );
-  app.post("/v1/processes", { schema: { tags, operationId: "post_v1_processes", summary: "Start a managed process", body: S.ProcessCreateRequest, response: info } }, (req) =>
+  app.post("/v1/processes", { schema: { tags, operationId: "post_v1_processes", summary: "Start a managed process", body: S.ProcessCreateInVolume, response: info } }, (req) =>
     inVolume(req.body).then((body) => processes.create(body)),
   );
   app.get("/v1/processes", { schema: { tags, operationId: "get_v1_processes", summary: "Running and exited processes, the desktop's included", querystring: S.ProcessListQuery, response: { 200: S.ProcessListResponse } } }, (req) => ({

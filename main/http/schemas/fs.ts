@@ -1,11 +1,13 @@
 import { Type } from "typebox";
 import { Opt } from "./desktop.js";
+import { LIMITS } from "../../shared/limits.js";
 
 /** One schema per `/v1/fs` route, field for field as the sandbox-agent SDK's `Fs*` types. */
 
 const FsPath = (description: string) => Type.String({ minLength: 1, description });
 /** Every file and git route takes it: the path is then confined to that volume's folder. */
-export const VolumeParam = Opt(Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", description: "a volume (POST /v1/volumes): the path lies inside its folder" }));
+export const VolumeName = Type.String({ minLength: 1, maxLength: LIMITS.volumeName.max, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", description: "a volume (POST /v1/volumes): paths lie inside its folder" });
+export const VolumeParam = Opt(VolumeName);
 
 export const FsEntryType = Type.Enum(["file", "directory"]);
 export const FsStat = Type.Object({

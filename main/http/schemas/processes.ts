@@ -1,4 +1,5 @@
 import { Type } from "typebox";
+import { VolumeParam } from "./fs.js";
 import { Opt } from "./desktop.js";
 
 /**
@@ -32,7 +33,6 @@ const commandFields = {
   args: Type.Optional(Type.Array(Type.String())),
   cwd: Opt(Type.String({ minLength: 1, description: "working directory (~ expands to the server user's home)" })),
   env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "added to the server's environment" })),
-  volume: Opt(Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", description: "start in this volume's folder (Glasspane addition); cwd is then relative to it" })),
 };
 
 export const ProcessCreateRequest = Type.Object(
@@ -134,3 +134,7 @@ export const TerminalClientFrame = Type.Union([
   Type.Object({ type: Type.Literal("resize"), ...TerminalSize }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal("close") }, { additionalProperties: false }),
 ]);
+
+/** The HTTP routes also take `volume` (Glasspane addition): the process starts in that volume's folder, `cwd` relative to it. */
+export const ProcessCreateInVolume = Type.Object({ ...ProcessCreateRequest.properties, volume: VolumeParam }, { additionalProperties: false });
+export const ProcessRunInVolume = Type.Object({ ...ProcessRunRequest.properties, volume: VolumeParam }, { additionalProperties: false });

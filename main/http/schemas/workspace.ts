@@ -1,7 +1,7 @@
 import { Type } from "typebox";
 import { LIMITS } from "../../shared/limits.js";
 import { Opt } from "./desktop.js";
-import { FsEntryType, VolumeParam } from "./fs.js";
+import { FsEntryType, VolumeName, VolumeParam } from "./fs.js";
 
 /** Schemas of the workspace routes: file additions, volumes, git. */
 
@@ -56,7 +56,6 @@ export const FsUploadFilesBody = {
   content: { "multipart/form-data": { schema: { description: "fields path and volume (text), then the files" } } },
 };
 
-export const VolumeName = Type.String({ minLength: 1, maxLength: LIMITS.volumeName.max, pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" });
 export const VolumeInfo = Type.Object({ name: Type.String(), path: Type.String(), createdAt: Type.String() });
 export const VolumeListResponse = Type.Object({ volumes: Type.Array(VolumeInfo) });
 export const VolumeEnsureRequest = Type.Object({ name: VolumeName }, { additionalProperties: false });
