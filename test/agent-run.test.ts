@@ -90,10 +90,28 @@ it("a run in a volume works in the volume's folder", async () => {
   assert.equal(escape.status, 400);
 });
 
+it("an ACP session started with ?volume= works in the volume's folder", async () => {
+  await server.fetch("/v1/volumes", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "acp-vol" }) });
+  const folder = path.join(server.stateDir, "volumes", "acp-vol");
+  // the directory's MCP config reaches the agent only when session/new names that directory as its cwd
+  await server.sdk.setMcpConfig({ directory: folder, mcpName: "here" }, { type: "remote", url: "http://127.0.0.1:1/mcp" });
+  const rpc = async (id: number, method: string, params: unknown, query: string) => {
+    const res = await server.fetch(`/v1/acp/vol-session?${query}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id, method, params }) });
+    return { status: res.status, json: await res.json() };
+  };
+  assert.equal((await rpc(1, "initialize", { protocolVersion: 1, clientCapabilities: {} }, "agent=mock")).status, 200);
+  const opened = await rpc(2, "session/new", { cwd: ".", mcpServers: [] }, "volume=acp-vol");
+  assert.equal(opened.status, 200, JSON.stringify(opened.json));
+  assert.deepEqual(opened.json.result._meta.mcpServers, ["here"], "the session's cwd was the volume's folder");
+  const escape = await rpc(3, "session/new", { cwd: "/etc", mcpServers: [] }, "volume=acp-vol");
+  assert.equal(escape.status, 403);
+  await server.fetch("/v1/acp/vol-session", { method: "DELETE" });
+});
+
 it("the client going away mid-run cancels the turn and stops the agent", async () => {
   const agentProcs = async () => ((await (await server.fetch("/v1/processes?owner=agent")).json()).processes as any[]).filter((p) => p.status === "running");
-  // finished runs keep their agents for resume: count the ones that were there before
-  const before = (await agentProcs()).length;
+  // finished runs keep their agents for resume: the run's own agent is the one that is new
+  const before = new Set((await agentProcs()).map((p) => p.id));
   const controller = new AbortController();
   const res = await server.fetch("/v1/agents/mock/run", {
     method: "POST",
@@ -106,9 +124,10 @@ it("the client going away mid-run cancels the turn and stops the agent", async (
   const first: UIMessageChunk[] = [];
   while (!first.some((c) => c.type === "text-delta")) first.push((await reader.read()).value!);
   const runId = (first[0] as any).messageId as string;
-  assert.equal((await agentProcs()).length, before + 1, "the run's agent runs while the client reads");
+  const mine = (await agentProcs()).filter((p) => !before.has(p.id));
+  assert.equal(mine.length, 1, "the run's agent runs while the client reads");
   controller.abort();
-  await eventually("the run's agent has stopped", async () => (await agentProcs()).length === before, 20_000);
+  await eventually("the run's agent has stopped", async () => (await (await server.fetch(`/v1/processes/${mine[0]!.id}`)).json()).status === "exited", 20_000);
   const servers = (await (await server.fetch("/v1/acp")).json()).servers as any[];
   assert.ok(!servers.some((s) => s.serverId === runId), "its ACP server is gone");
 });

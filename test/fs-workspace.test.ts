@@ -90,6 +90,11 @@ it("find by name and by content over a tree of a few thousand files, within its 
   assert.equal(limited.json.matches.length, 10);
   assert.equal(limited.json.truncated, true);
   assert.equal((await getJson("/v1/fs/find?path=tree")).status, 400, "a name or a content pattern is required");
+  // a deadline far shorter than the walk: what was found so far, marked timedOut (never a hang or a 5xx)
+  const hurried = await getJson("/v1/fs/find?path=tree&content=needle&timeoutMs=1");
+  assert.equal(hurried.status, 200);
+  assert.equal(hurried.json.timedOut, true);
+  assert.ok(hurried.json.matches.length < 3);
 });
 
 it("a multipart upload of three files from a real browser form arrives byte for byte", async () => {

@@ -75,9 +75,14 @@ export class WorkspaceFs extends FsService implements WorkspaceFileSystem {
       caseSensitiveMatch: query.caseSensitive ?? false,
       ignore: query.includeGit ? [] : ["**/.git/**"],
     });
+    // the deadline also ends a walk that is stuck in a slow directory, not only a busy one
+    const timer = setTimeout(() => {
+      timedOut = true;
+      (entries as unknown as Readable).destroy();
+    }, timeoutMs);
     try {
       for await (const entry of entries) {
-        if (Date.now() > deadline) {
+        if (timedOut || Date.now() > deadline) {
           timedOut = true;
           break;
         }
@@ -99,8 +104,12 @@ export class WorkspaceFs extends FsService implements WorkspaceFileSystem {
         }
         matches.push({ path: full, relativePath: rel, ...(line ? { line } : {}) });
       }
+    } catch (err) {
+      // a destroyed walk ends its iteration with "premature close": that is the deadline
+      if (!timedOut) throw err;
     } finally {
-      (entries as unknown as Readable).destroy?.();
+      clearTimeout(timer);
+      (entries as unknown as Readable).destroy();
     }
     return { root, matches, truncated, timedOut };
   }

@@ -175,7 +175,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerBrowserRoutes(app, services.browser, { corsAllowOrigins: options.corsAllowOrigins });
   registerAgentRoutes(app, services.sessions);
   registerAgentRunRoutes(app, services.runs, services.volumes);
-  registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs });
+  registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs, volumes: services.volumes });
   registerConfigRoutes(app, services.sessions);
   registerActionRoutes(app, services.actions, services.desktop);
   registerMcpRoutes(app, services.mcp);
