@@ -34,6 +34,7 @@ it("exists answers for files, folders and missing paths; append keeps what was t
   assert.deepEqual((await getJson("/v1/fs/exists?path=.")).json, { path: work, exists: true, entryType: "directory" });
   assert.deepEqual((await getJson("/v1/fs/exists?path=nope")).json, { path: path.join(work, "nope"), exists: false, entryType: null });
   assert.equal((await getJson("/v1/fs/exists?path=/etc/passwd")).status, 403, "outside the root");
+  assert.equal((await getJson("/v1/fs/exists?path=log.txt/inside")).json.exists, false, "below a file nothing exists");
 
   for (const line of ["second\n", "third ünïcode\n"]) {
     const res = await server.fetch("/v1/fs/append", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: "log.txt", content: line }) });
@@ -130,6 +131,10 @@ it("a multipart upload of three files from a real browser form arrives byte for 
   form.append("file", new Blob(["x"]), "escape.txt");
   const refused = await server.fetch("/v1/fs/upload", { method: "POST", body: form });
   assert.equal(refused.status, 403, await refused.text());
+  const unknownVolume = new FormData();
+  unknownVolume.append("volume", "no-such-volume");
+  unknownVolume.append("file", new Blob([randomBytes(200_000)]), "big.bin");
+  assert.equal((await server.fetch("/v1/fs/upload", { method: "POST", body: unknownVolume })).status, 404, "an unknown volume");
   const named = new FormData();
   named.append("file", new Blob(["x"]), "../up.txt");
   const climbing = await server.fetch("/v1/fs/upload?path=uploads", { method: "POST", body: named });

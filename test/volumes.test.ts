@@ -89,6 +89,9 @@ it("every escape from a volume is refused", async () => {
     assert.equal(r.type, "application/problem+json");
     assert.ok(!r.text.includes("secret\""), "no secret content leaks");
   }
+  const found = await call("/v1/fs/find?volume=jail&content=secret");
+  assert.equal(found.status, 200);
+  assert.deepEqual(found.json.matches, [], "find never follows a link out of the volume");
   assert.equal(existsSync(path.join(home, "new.txt")), false);
   assert.equal(existsSync(path.join(home, "repo")), false);
   assert.equal((await call("/v1/fs/file?volume=no-such&path=x")).status, 404, "an unknown volume is 404");

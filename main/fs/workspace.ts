@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
@@ -16,7 +15,8 @@ export class WorkspaceFs extends FsService implements WorkspaceFileSystem {
   async exists(input: string): Promise<FsExists> {
     const p = await this.resolve(input);
     const st = await this.op(fsp.stat(p), p, "stat").catch((err) => {
-      if (err instanceof GlasspaneError && err.status === 404) return undefined;
+      // missing, or a file where the path wants a folder (a/file.txt/b): it does not exist
+      if (err instanceof GlasspaneError && (err.status === 404 || err.extra.errno === "ENOTDIR")) return undefined;
       throw err;
     });
     return { path: p, exists: st !== undefined, entryType: st ? (st.isDirectory() ? "directory" : "file") : null };
@@ -48,7 +48,10 @@ export class WorkspaceFs extends FsService implements WorkspaceFileSystem {
       body.resume();
       throw invalid(`"${fileName}" is not a usable file name`);
     }
-    const dir = await this.resolveDirectory(dirInput, true);
+    const dir = await this.resolveDirectory(dirInput, true).catch((err) => {
+      body.resume(); // drain the refused file, so the request ends and the problem is answered
+      throw err;
+    });
     const written = await this.writeFile(path.join(dir, name), body);
     return { fileName: name, path: written.path, size: written.bytesWritten };
   }
@@ -80,30 +83,31 @@ export class WorkspaceFs extends FsService implements WorkspaceFileSystem {
       timedOut = true;
       (entries as unknown as Readable).destroy();
     }, timeoutMs);
+    // content is searched in small parallel batches: one file at a time waits on every open and read in turn
+    let batch: string[] = [];
+    const flush = async (): Promise<boolean> => {
+      const hits = needle ? await Promise.all(batch.map((rel) => searchFile(path.join(root, rel), needle, deadline))) : batch.map(() => undefined);
+      for (let i = 0; i < batch.length; i++) {
+        const hit = hits[i];
+        if (hit === "timeout") return (timedOut = true), false;
+        if (needle && !hit) continue;
+        if (matches.length >= limit) return (truncated = true), false;
+        const rel = batch[i]!;
+        matches.push({ path: path.join(root, rel), relativePath: rel, ...(hit ? { line: hit } : {}) });
+      }
+      batch = [];
+      return true;
+    };
     try {
       for await (const entry of entries) {
         if (timedOut || Date.now() > deadline) {
           timedOut = true;
           break;
         }
-        const rel = String(entry);
-        const full = path.join(root, rel);
-        let line: FsFindMatch["line"];
-        if (needle) {
-          const hit = await searchFile(full, needle, deadline);
-          if (hit === "timeout") {
-            timedOut = true;
-            break;
-          }
-          if (!hit) continue;
-          line = hit;
-        }
-        if (matches.length >= limit) {
-          truncated = true;
-          break;
-        }
-        matches.push({ path: full, relativePath: rel, ...(line ? { line } : {}) });
+        batch.push(String(entry));
+        if (batch.length >= (needle ? CONTENT_BATCH : 1) && !(await flush())) break;
       }
+      if (batch.length > 0 && !timedOut && !truncated) await flush();
     } catch (err) {
       // a destroyed walk ends its iteration with "premature close": that is the deadline
       if (!timedOut) throw err;
@@ -117,6 +121,9 @@ export class WorkspaceFs extends FsService implements WorkspaceFileSystem {
 
 type Matcher = (text: string) => boolean;
 
+/** Files read at once by a content search. */
+const CONTENT_BATCH = 32;
+
 function contentMatcher(pattern: string, caseSensitive: boolean): Matcher {
   const wanted = caseSensitive ? pattern : pattern.toLowerCase();
   return (text) => (caseSensitive ? text : text.toLowerCase()).includes(wanted);
@@ -124,11 +131,12 @@ function contentMatcher(pattern: string, caseSensitive: boolean): Matcher {
 
 /** The first line of a (not too large, text) file that matches, or undefined. */
 async function searchFile(file: string, matches: Matcher, deadline: number): Promise<{ number: number; text: string } | undefined | "timeout"> {
-  const st = await fsp.stat(file).catch(() => undefined);
+  // lstat: a symlink is never followed, so a link inside the root cannot read a file outside it
+  const st = await fsp.lstat(file).catch(() => undefined);
   if (!st || !st.isFile() || st.size > LIMITS.findContentFileBytes.max) return undefined;
   let data: Buffer;
   try {
-    data = await readWhole(file);
+    data = await fsp.readFile(file);
   } catch {
     return undefined;
   }
@@ -139,14 +147,4 @@ async function searchFile(file: string, matches: Matcher, deadline: number): Pro
     if (matches(lines[i]!)) return { number: i + 1, text: lines[i]!.slice(0, 1000) };
   }
   return undefined;
-}
-
-function readWhole(file: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    createReadStream(file)
-      .on("data", (c) => chunks.push(c as Buffer))
-      .on("error", reject)
-      .on("end", () => resolve(Buffer.concat(chunks)));
-  });
 }

@@ -48,7 +48,14 @@ export function registerWorkspaceFsRoutes(app: App, volumes: Volumes) {
             part.file.resume();
             continue;
           }
-          const written = await volumes.fs(fields.volume).writeUploaded(fields.path, part.filename, part.file);
+          let target;
+          try {
+            target = volumes.fs(fields.volume);
+          } catch (err) {
+            part.file.resume();
+            throw err;
+          }
+          const written = await target.writeUploaded(fields.path, part.filename, part.file);
           files.push({ field: part.fieldname, ...written });
         }
         return { files };
