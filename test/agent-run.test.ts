@@ -136,6 +136,7 @@ it("Claude Code on the local model stand-in: a Bash tool call and a final text, 
   const made = path.join(work, "made-by-claude.txt");
   const { message, chunks } = await run("claude", { prompt: `Create the file with the shell.\nrun: echo made > ${made}`, permissions: ["execute"], maxTurns: 5, systemPrompt: "You are terse." });
   assert.ok(stub.requests.some((r) => r.path.endsWith("/messages")), "Claude Code called the local Messages API");
+  assert.ok(stub.requests.some((r) => r.path.endsWith("/messages") && JSON.stringify(r.body.system ?? "").includes("You are terse.")), "the run's system prompt reached the model");
   const significant = message.parts.filter((p: any) => p.type === "dynamic-tool" || (p.type === "text" && p.text.trim() !== ""));
   const tool = significant.find((p: any) => p.type === "dynamic-tool") as any;
   assert.ok(tool, `a tool part: ${JSON.stringify(message.parts)}`);

@@ -48,7 +48,7 @@ export class GitService implements Git {
     // "--" then the URL: a URL starting with "-" cannot become an option (e.g. --upload-pack)
     args.push("--", request.url, ".");
     try {
-      await this.git(dest, args, CLONE_MS);
+      await this.git(dest, args, Math.min(request.timeoutMs ?? CLONE_MS, LIMITS.gitTimeoutMs.max));
     } catch (err) {
       // leave the folder as it was asked for: empty
       for (const entry of await fsp.readdir(dest).catch(() => [])) await fsp.rm(path.join(dest, entry), { recursive: true, force: true });
@@ -81,8 +81,7 @@ export class GitService implements Git {
   private async git(cwd: string, args: string[], timeoutMs: number, maxOutputBytes: number = LIMITS.gitOutputBytes.default): Promise<GitExecResult> {
     if (!this.binary) throw new GlasspaneError("internal", 500, "git is not installed (Debian package git; scripts/setup.sh installs it)");
     for (const a of args) if (typeof a !== "string" || a.includes("\0") || a.length > LIMITS.gitArgLength.max) throw invalid(`a git argument is not a string of at most ${LIMITS.gitArgLength.max} characters without NUL`);
-    let outcome: RunOutcome;
-    outcome = await this.processes.run({ name: "git", command: this.binary, args, cwd, env: { ...(process.env as Record<string, string>), ...GIT_ENV } }, { timeoutMs, maxOutputBytes });
+    const outcome: RunOutcome = await this.processes.run({ name: "git", command: this.binary, args, cwd, env: { ...(process.env as Record<string, string>), ...GIT_ENV } }, { timeoutMs, maxOutputBytes });
     const shown = redactCredentials(`git ${args.join(" ")}`);
     const stderr = redactCredentials(outcome.stderr.toString("utf8"));
     const stdout = redactCredentials(outcome.stdout.toString("utf8"));

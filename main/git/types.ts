@@ -16,6 +16,7 @@ export interface GitCloneRequest extends GitTarget {
   /** the folder to clone into: `path` (created; must be empty or missing) */
   depth?: number | null;
   branch?: string | null;
+  timeoutMs?: number | null;
 }
 
 export interface GitExecRequest extends GitTarget {

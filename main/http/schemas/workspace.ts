@@ -75,6 +75,7 @@ export const GitCloneRequest = Type.Object(
     url: Type.String({ minLength: 1, maxLength: LIMITS.urlLength.max, description: "what git clone takes: https://, ssh, file://, or a local path" }),
     depth: Opt(Int({ minimum: 1, maximum: 1_000_000 })),
     branch: Opt(Branch),
+    timeoutMs: Opt(Int({ minimum: 1, maximum: LIMITS.gitTimeoutMs.max, description: "(300000); the clone is killed and the folder emptied when it passes" })),
   },
   { additionalProperties: false },
 );
