@@ -67,6 +67,10 @@ it("init, commit through exec, clone from a file:// URL with depth 1, status exa
   const ahead = await ok("/v1/git/status", { path: "copy" });
   assert.equal(ahead.ahead, 1);
   assert.deepEqual(ahead.staged, []);
+  // a rename, with a space in the new name
+  await git("copy", "mv", "b.txt", "b two.txt");
+  const renamed = await ok("/v1/git/status", { path: "copy" });
+  assert.deepEqual(renamed.staged, [{ path: "b two.txt", from: "b.txt", status: "R" }]);
 });
 
 it("a failing git command is a 4xx problem with git's own message; credentials never appear", async () => {
