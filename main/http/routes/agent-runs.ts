@@ -34,6 +34,8 @@ export function registerAgentRunRoutes(app: App, runs: AgentRuns, volumes: Volum
       res.on("close", () => {
         if (!finished) abort.abort();
       });
+      // the client may have left while the agent was starting
+      if (res.destroyed || req.raw.socket?.destroyed) abort.abort();
       const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
       try {
         if (!first.done) res.write(`data: ${JSON.stringify(first.value)}\n\n`);
