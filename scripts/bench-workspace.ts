@@ -5,17 +5,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startGlasspane } from "./bench-server.js";
+import { medianMs, startGlasspane } from "./bench-server.js";
 
-async function time(n: number, fn: () => Promise<unknown>): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  return samples.sort((a, b) => a - b)[Math.floor(n / 2)]!;
-}
+const time = medianMs;
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 async function main() {
