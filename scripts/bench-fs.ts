@@ -7,19 +7,11 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { SandboxAgent } from "sandbox-agent";
-import { repoRoot, startGlasspane } from "./bench-server.js";
+import { medianMs, repoRoot, startGlasspane } from "./bench-server.js";
 
 const bin = path.join(repoRoot, "bin", "glasspane.js");
 
-async function time(n: number, fn: () => Promise<unknown>): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
-  }
-  return samples.sort((a, b) => a - b)[Math.floor(n / 2)]!;
-}
+const time = medianMs;
 
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 

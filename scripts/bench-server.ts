@@ -66,3 +66,14 @@ export function spawnReference(port: number, stateDir: string): ChildProcess {
     env: { ...process.env, HOME: stateDir, LANG: "C.UTF-8", LC_ALL: "C.UTF-8" },
   });
 }
+
+/** The median wall time of `n` sequential runs of `fn`, in ms. */
+export async function medianMs(n: number, fn: () => Promise<unknown>): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(n / 2)]!;
+}

@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # build-essential, python3 and the X11 headers build the native capture addon (native/);
-# chromium is the managed browser (/v1/desktop/browser)
+# chromium is the managed browser (/v1/desktop/browser); git serves /v1/git
 packages=(xvfb openbox python3-xdg xdg-utils xterm ffmpeg fonts-dejavu-core xfonts-base dbus-x11
-          build-essential python3 libx11-dev libxext-dev libxtst-dev libxfixes-dev chromium)
+          build-essential python3 libx11-dev libxext-dev libxtst-dev libxfixes-dev chromium git)
 if [ "${1:-}" = "--test" ]; then
   # imagemagick, x11-xserver-utils and xauth: the reference server that npm run bench runs beside us
   packages+=(xclip x11-utils xdotool imagemagick x11-xserver-utils xauth zenity)

@@ -5,7 +5,10 @@ import { BrowserService } from "../browser/service.js";
 import { DesktopService } from "../desktop/desktop.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
 import { RecordingService } from "../desktop/recording/recorder.js";
-import { FsService } from "../fs/service.js";
+import { WorkspaceFs } from "../fs/workspace.js";
+import { GitService } from "../git/service.js";
+import { VolumeService } from "../volumes/service.js";
+import { AgentRunService } from "../sessions/run.js";
 import { createHttpServer, type App, type HttpOptions } from "../http/server.js";
 import { ProcessManager } from "../processes/manager.js";
 import { ProcessService } from "../processes/service.js";
@@ -72,7 +75,9 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
   const browser = new BrowserService(desktop, processes, stateDir);
   // the browser lives on the desktop's display: it goes before the display does
   desktop.beforeStop(async () => void (await browser.stop()));
-  const fs = new FsService({ root: config.fsRoot });
+  const fs = new WorkspaceFs({ root: config.fsRoot });
+  const volumes = new VolumeService(stateDir, fs);
+  const git = new GitService(processes, volumes);
   // a server reachable only on loopback offers only loopback ICE candidates
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
   const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
@@ -90,10 +95,11 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
       return status.state === "active" ? (status.display ?? undefined) : undefined;
     },
   });
+  const runs = new AgentRunService(sessions);
   const actions = new ActionService(desktop);
   const mcp = new McpFrontDoor({ desktop, processes: processApi, fs, actions }, { name: "glasspane", version });
   const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, traces, actions, mcp, browser });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, traces, actions, mcp, browser, volumes, git, runs });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -120,6 +126,7 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
         await recordings.close();
         await stream.shutdown().catch(() => undefined);
         await browser.stop().catch(() => undefined);
+        runs.close();
         await sessions.shutdown();
         await desktop.shutdown();
         await processes.shutdown();

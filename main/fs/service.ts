@@ -34,7 +34,7 @@ const SIZELESS_READ_LIMIT = 16 * 1024 * 1024;
 
 /** The file API on node:fs/promises. Every call is bounded by a deadline. */
 export class FsService implements FileSystem {
-  private readonly policy: PathPolicy;
+  protected readonly policy: PathPolicy;
   private readonly maxWriteBytes: number;
   private readonly maxUploadBytes: number;
 
@@ -223,7 +223,7 @@ export class FsService implements FileSystem {
     return { from, to, fromStat };
   }
 
-  private async resolve(input: string): Promise<string> {
+  protected async resolve(input: string): Promise<string> {
     const p = resolvePath(input, this.policy);
     await this.confine(p, input);
     return p;
@@ -245,7 +245,7 @@ export class FsService implements FileSystem {
   }
 
   /** Runs one call under the deadline and turns errno failures into problems about `p`. */
-  private op<T>(promise: Promise<T>, p: string, action: string, ms = OP_DEADLINE_MS): Promise<T> {
+  protected op<T>(promise: Promise<T>, p: string, action: string, ms = OP_DEADLINE_MS): Promise<T> {
     return withDeadline(
       promise.catch((err) => {
         throw err instanceof GlasspaneError ? err : fsError(err, p, action);

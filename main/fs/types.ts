@@ -61,3 +61,57 @@ export interface FileSystem {
   /** extracts a tar (optionally gzipped) archive into the directory `path` */
   uploadBatch(path: string | null | undefined, body: Readable | Buffer | undefined, expectedBytes?: number): Promise<FsUploadResult>;
 }
+
+/** Glasspane additions for workspaces (exists, find, append, several uploaded files). */
+export interface FsExists {
+  path: string;
+  exists: boolean;
+  entryType: FsEntryType | null;
+}
+
+export interface FsFindQuery {
+  /** directory to search (default: the base directory) */
+  path?: string | null;
+  /** glob on file names ("*.ts"); with a slash, on paths relative to `path` */
+  name?: string | null;
+  /** text a matching file contains (a literal, case-insensitive unless `caseSensitive`) */
+  content?: string | null;
+  caseSensitive?: boolean | null;
+  /** search inside .git folders too (default false) */
+  includeGit?: boolean | null;
+  limit?: number | null;
+  timeoutMs?: number | null;
+}
+
+export interface FsFindMatch {
+  path: string;
+  relativePath: string;
+  /** the first matching line, for a content search */
+  line?: { number: number; text: string };
+}
+
+export interface FsFindResult {
+  root: string;
+  matches: FsFindMatch[];
+  /** more matched than `limit` */
+  truncated: boolean;
+  /** the deadline passed: `matches` holds what was found until then */
+  timedOut: boolean;
+}
+
+export interface FsUploadedFile {
+  fileName: string;
+  path: string;
+  size: number;
+}
+
+export interface WorkspaceFileSystem extends FileSystem {
+  exists(path: string): Promise<FsExists>;
+  find(query: FsFindQuery): Promise<FsFindResult>;
+  /** adds `content` at the end of the file (created when missing) */
+  append(path: string, content: string | Buffer): Promise<{ path: string; bytesWritten: number }>;
+  /** writes one uploaded file atomically into the directory (created when missing) */
+  writeUploaded(dir: string | null | undefined, fileName: string, body: Readable): Promise<FsUploadedFile>;
+  /** the confined absolute path of a directory (git repositories, working directories) */
+  resolveDirectory(path: string | null | undefined, create: boolean): Promise<string>;
+}

@@ -10,6 +10,8 @@ import type { Browser } from "../browser/types.js";
 import type { Recordings } from "../desktop/recording/types.js";
 import type { Desktop } from "../desktop/types.js";
 import type { FileSystem } from "../fs/types.js";
+import type { Git } from "../git/types.js";
+import type { Volumes } from "../volumes/types.js";
 import type { Processes } from "../processes/types.js";
 import type { Sessions, Traces } from "../sessions/types.js";
 import type { Stream } from "../stream/types.js";
@@ -33,6 +35,11 @@ import { registerStreamRoutes } from "./routes/stream.js";
 import { registerTraceRoutes } from "./routes/traces.js";
 import { registerActionRoutes } from "./routes/actions.js";
 import { registerMcpRoutes } from "./routes/mcp.js";
+import { registerWorkspaceFsRoutes } from "./routes/fs-workspace.js";
+import { registerGitRoutes } from "./routes/git.js";
+import { registerVolumeRoutes } from "./routes/volumes.js";
+import { registerAgentRunRoutes } from "./routes/agent-runs.js";
+import type { AgentRuns } from "../sessions/types.js";
 
 export interface HttpOptions {
   /** the address the server listens on: its name is always an allowed Host */
@@ -66,6 +73,10 @@ export interface HttpServices {
   actions: ComputerActions;
   /** the MCP front door, served at /v1/mcp behind the same token */
   mcp: McpEndpoint;
+  /** named folders; `volumes.fs()` is the default file system (the one `fs` is) */
+  volumes: Volumes;
+  git: Git;
+  runs: AgentRuns;
 }
 
 export type { App } from "./app.js";
@@ -206,13 +217,17 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   registerHealthRoutes(app);
   registerDesktopRoutes(app, services.desktop);
   registerControlRoutes(app, services.desktop);
-  registerFsRoutes(app, services.fs);
-  registerProcessRoutes(app, services.processes);
+  registerFsRoutes(app, services.volumes);
+  registerWorkspaceFsRoutes(app, services.volumes);
+  registerVolumeRoutes(app, services.volumes);
+  registerGitRoutes(app, services.git);
+  registerProcessRoutes(app, services.processes, services.volumes);
   registerRecordingRoutes(app, services.recordings);
   registerStreamRoutes(app, services.stream);
   registerBrowserRoutes(app, services.browser, { corsAllowOrigins: options.corsAllowOrigins });
   registerAgentRoutes(app, services.sessions);
-  registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs });
+  registerAgentRunRoutes(app, services.runs, services.volumes);
+  registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs, volumes: services.volumes });
   registerConfigRoutes(app, services.sessions);
   registerTraceRoutes(app, services.traces);
   registerActionRoutes(app, services.actions, services.desktop);

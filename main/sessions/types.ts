@@ -142,3 +142,31 @@ export interface Traces {
   bundle(id: string): import("node:stream").Readable;
   remove(id: string): void;
 }
+
+/** One chunk of the AI SDK's UI message stream (the `ai` package's `UIMessageChunk`), as JSON. */
+export type UIMessageChunk = { type: string } & Record<string, unknown>;
+
+export interface AgentRunRequest {
+  prompt: string;
+  /** the agent's working directory (absolute; the route resolves a volume or a relative path) */
+  cwd: string;
+  model?: string | null;
+  systemPrompt?: string | null;
+  maxTurns?: number | null;
+  allowedTools?: string[] | null;
+  /**
+   * What the run grants when the agent asks: "allow" every request, "reject" every one
+   * (the default), or the ACP tool kinds it allows ("read", "edit", "execute", ...).
+   */
+  permissions?: "allow" | "reject" | string[] | null;
+  /** a previous run's id (its `start` chunk's messageId): continue that session */
+  resume?: string | null;
+}
+
+export interface AgentRuns {
+  /**
+   * Runs the prompt and yields the UI message stream's chunks until the turn ends. Aborting
+   * `signal` (the client went away) cancels the turn and stops the agent.
+   */
+  run(agent: string, request: AgentRunRequest, signal: AbortSignal): AsyncGenerator<UIMessageChunk>;
+}

@@ -30,6 +30,7 @@ export type ErrorCode =
   | "not_acceptable"
   | "agent_process_exited"
   | "install_failed"
+  | "git_failed"
   | "internal";
 
 export class GlasspaneError extends Error {

@@ -57,4 +57,27 @@ export const LIMITS = {
   traceBytes: { max: 256 * 1024 * 1024 },
   /** every trace together; the oldest go first */
   tracesTotalBytes: { max: 2 * 1024 * 1024 * 1024 },
+  /** a volume's name (a folder under the state directory) */
+  volumeName: { max: 64 },
+  /** volumes at once */
+  volumes: { max: 1000 },
+  /** matches one /v1/fs/find answers, and how long it may search */
+  findResults: { max: 10_000, default: 1000 },
+  findTimeoutMs: { max: 60_000, default: 10_000 },
+  /** a file larger than this is not searched for content */
+  findContentFileBytes: { max: 4 * 1024 * 1024 },
+  /** files in one multipart upload, each file's size, and its other fields */
+  uploadFiles: { max: 64 },
+  uploadFileBytes: { max: 1024 * 1024 * 1024 },
+  uploadFieldBytes: { max: 64 * 1024 },
+  /** bytes one /v1/fs/append adds */
+  appendBytes: { max: 64 * 1024 * 1024 },
+  /** arguments of one git command and the length of one */
+  gitArgs: { max: 256 },
+  gitArgLength: { max: 8192 },
+  /** a git command's deadline and the output it keeps, each stream */
+  gitTimeoutMs: { max: 600_000, default: 60_000 },
+  gitOutputBytes: { max: 16 * 1024 * 1024, default: 1024 * 1024 },
+  /** a one-shot agent run's prompt and system prompt */
+  runPromptLength: { max: 1_000_000 },
 } as const;

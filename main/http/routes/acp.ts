@@ -2,6 +2,7 @@ import { PassThrough } from "node:stream";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { AcpEvent, Sessions } from "../../sessions/types.js";
+import type { Volumes } from "../../volumes/types.js";
 import { GlasspaneError, invalid } from "../../shared/errors.js";
 import type { App } from "../app.js";
 import * as S from "../schemas/sessions.js";
@@ -13,6 +14,8 @@ const SSE_MAX_QUEUED = 32 * 1024 * 1024;
 export interface AcpRouteOptions {
   /** `: heartbeat` comment interval of the SSE stream (15 s) */
   heartbeatMs?: number;
+  /** `?volume=` on a session/new or session/load: its cwd is resolved inside that volume */
+  volumes?: Volumes;
 }
 
 /** Whether an Accept header admits `type` (absent, `*\/*`, `type/*` or the type itself). */
@@ -34,6 +37,14 @@ const notAcceptable = (type: string) => new GlasspaneError("not_acceptable", 406
  */
 export function registerAcpRoutes(app: App, sessions: Sessions, options: AcpRouteOptions = {}) {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
+  /** A session started in a volume: its cwd (relative, absolute inside it, or absent) becomes the volume's folder or one in it. */
+  const inVolume = async (body: unknown, volume: string): Promise<unknown> => {
+    const envelope = body as { method?: unknown; params?: { cwd?: unknown } } | null;
+    if (!options.volumes || typeof envelope !== "object" || envelope === null) return body;
+    if (envelope.method !== "session/new" && envelope.method !== "session/load") return body;
+    const cwd = typeof envelope.params?.cwd === "string" && envelope.params.cwd !== "" ? envelope.params.cwd : null;
+    return { ...envelope, params: { ...envelope.params, cwd: await options.volumes.workingDirectory(volume, cwd) } };
+  };
   const open = new Set<() => void>();
   app.addHook("preClose", async () => {
     for (const finish of open) finish();
@@ -53,7 +64,8 @@ export function registerAcpRoutes(app: App, sessions: Sessions, options: AcpRout
       },
     },
     async (req, reply) => {
-      const answer = await sessions.post(req.params.server_id, req.query.agent ?? undefined, req.body);
+      const body = req.query.volume ? await inVolume(req.body, req.query.volume) : req.body;
+      const answer = await sessions.post(req.params.server_id, req.query.agent ?? undefined, body);
       // sent as the agent wrote it, not through the schema's serializer (which drops unknown fields)
       if (answer) return reply.type("application/json").send(JSON.stringify(answer) as never);
       return reply.code(202).send(undefined as never);

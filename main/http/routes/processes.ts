@@ -2,6 +2,7 @@ import { PassThrough } from "node:stream";
 import { Value } from "typebox/value";
 import type { WebSocket } from "ws";
 import type { Processes, ProcessLogEntry } from "../../processes/types.js";
+import type { Volumes } from "../../volumes/types.js";
 import { invalid } from "../../shared/errors.js";
 import type { App } from "../app.js";
 import * as S from "../schemas/processes.js";
@@ -16,7 +17,12 @@ const SOCKET_LOW_WATER = 512 * 1024;
 const SSE_MAX_QUEUED = 32 * 1024 * 1024;
 
 /** `/v1/processes/*`: validates, maps each call onto the process service; logs follow over SSE, terminals over a WebSocket. */
-export function registerProcessRoutes(app: App, processes: Processes) {
+export function registerProcessRoutes(app: App, processes: Processes, volumes: Volumes) {
+  // `volume`: the process starts in that volume's folder (`cwd` then lies inside it)
+  const inVolume = async <T extends { volume?: string | null; cwd?: string | null }>(body: T): Promise<Omit<T, "volume">> => {
+    const { volume, ...rest } = body;
+    return volume ? { ...rest, cwd: await volumes.workingDirectory(volume, rest.cwd) } : rest;
+  };
   const info = { 200: S.ProcessInfo };
   // open follow streams end when the server closes, or they would hold its close forever
   const following = new Set<() => void>();
@@ -28,11 +34,11 @@ export function registerProcessRoutes(app: App, processes: Processes) {
   app.post("/v1/processes/config", { schema: { tags, operationId: "post_v1_processes_config", summary: "Replace the runtime limits (all fields)", body: S.ProcessConfig, response: { 200: S.ProcessConfig } } }, (req) =>
     processes.setConfig(req.body),
   );
-  app.post("/v1/processes/run", { schema: { tags, operationId: "post_v1_processes_run", summary: "Run a command to completion", body: S.ProcessRunRequest, response: { 200: S.ProcessRunResponse } } }, (req) =>
-    processes.run(req.body),
+  app.post("/v1/processes/run", { schema: { tags, operationId: "post_v1_processes_run", summary: "Run a command to completion", body: S.ProcessRunInVolume, response: { 200: S.ProcessRunResponse } } }, (req) =>
+    inVolume(req.body).then((body) => processes.run(body)),
   );
-  app.post("/v1/processes", { schema: { tags, operationId: "post_v1_processes", summary: "Start a managed process", body: S.ProcessCreateRequest, response: info } }, (req) =>
-    processes.create(req.body),
+  app.post("/v1/processes", { schema: { tags, operationId: "post_v1_processes", summary: "Start a managed process", body: S.ProcessCreateInVolume, response: info } }, (req) =>
+    inVolume(req.body).then((body) => processes.create(body)),
   );
   app.get("/v1/processes", { schema: { tags, operationId: "get_v1_processes", summary: "Running and exited processes, the desktop's included", querystring: S.ProcessListQuery, response: { 200: S.ProcessListResponse } } }, (req) => ({
     processes: processes.list(req.query.owner),

@@ -1,4 +1,5 @@
 import { Type } from "typebox";
+import { VolumeParam } from "./fs.js";
 import { Opt } from "./desktop.js";
 
 /**
@@ -134,3 +135,7 @@ export const TerminalClientFrame = Type.Union([
   Type.Object({ type: Type.Literal("resize"), ...TerminalSize }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal("close") }, { additionalProperties: false }),
 ]);
+
+/** The HTTP routes also take `volume` (Glasspane addition): the process starts in that volume's folder, `cwd` relative to it. */
+export const ProcessCreateInVolume = Type.Object({ ...ProcessCreateRequest.properties, volume: VolumeParam }, { additionalProperties: false });
+export const ProcessRunInVolume = Type.Object({ ...ProcessRunRequest.properties, volume: VolumeParam }, { additionalProperties: false });

@@ -1,5 +1,6 @@
 import { Type } from "typebox";
 import { Opt } from "./desktop.js";
+import { VolumeParam } from "./fs.js";
 
 /**
  * Agents, ACP and config schemas, field for field as the sandbox-agent SDK's types
@@ -70,7 +71,10 @@ export const AcpServerListResponse = Type.Object({
 });
 export const AcpParams = Type.Object({ server_id: Type.String({ minLength: 1, maxLength: 200, description: "client-chosen ACP server id" }) });
 export const AcpPostQuery = Type.Object(
-  { agent: Opt(Type.String({ minLength: 1, maxLength: 100, description: "agent id; required on the first POST, which creates the server" })) },
+  {
+    agent: Opt(Type.String({ minLength: 1, maxLength: 100, description: "agent id; required on the first POST, which creates the server" })),
+    volume: VolumeParam,
+  },
   { additionalProperties: false },
 );
 export const AcpEnvelope = Type.Object(
