@@ -10,7 +10,12 @@ const img = document.getElementById("screen");
 const state = document.getElementById("state");
 const start = document.getElementById("start");
 const video = document.getElementById("video");
-/** the WebRTC session while one is up */
+const canvas = document.getElementById("canvas");
+/** ?transport=webrtc|websocket picks one; by default WebRTC, and the WebSocket when WebRTC does not connect */
+const transport = params.get("transport") ?? "auto";
+/** how long WebRTC may take to connect before the WebSocket transport takes over */
+const WEBRTC_CONNECT_MS = 4000;
+/** the stream session (WebRTC or WebSocket) while one is up */
 let live = null;
 let lastStreamCheck = 0;
 
@@ -20,16 +25,50 @@ async function maybeStream() {
   lastStreamCheck = Date.now();
   const res = await fetch(`${server}/v1/desktop/stream/status`, { headers }).catch(() => null);
   if (!res?.ok || !(await res.json()).active) return;
-  live = connectStream({ server, token, video, onState: (s) => s === "connected" && (state.textContent = "live (WebRTC)") });
+  if (transport === "websocket" || (transport === "auto" && typeof RTCPeerConnection === "undefined")) return watchFallback();
+  let connected = false;
+  const session = connectStream({ server, token, video, onState: (s) => s === "connected" && ((connected = true), (state.textContent = "live (WebRTC)")) });
+  live = session;
   video.onplaying = () => {
     video.hidden = false;
     img.hidden = true;
     state.textContent = "live (WebRTC)";
   };
-  live.closed.then((reason) => {
+  if (transport === "auto") {
+    setTimeout(() => {
+      if (live !== session || connected) return;
+      // UDP blocked or no route: the same stream over the WebSocket
+      session.fallingBack = true;
+      session.close();
+      watchFallback();
+    }, WEBRTC_CONNECT_MS);
+  }
+  session.closed.then((reason) => {
+    if (session.fallingBack) return;
     live = null;
     video.hidden = true;
     video.srcObject = null;
+    state.textContent = `stream ended (${reason})`;
+    setTimeout(refresh, 250);
+  });
+}
+
+function watchFallback() {
+  const session = connectFallback({
+    server,
+    token,
+    canvas,
+    onState: (s) => {
+      if (s !== "playing" || !canvas.hidden) return;
+      canvas.hidden = false;
+      img.hidden = true;
+      state.textContent = "live (WebSocket)";
+    },
+  });
+  live = session;
+  session.closed.then((reason) => {
+    live = null;
+    canvas.hidden = true;
     state.textContent = `stream ended (${reason})`;
     setTimeout(refresh, 250);
   });
@@ -44,7 +83,7 @@ async function problemOf(res) {
 }
 
 async function refresh() {
-  if (live && !video.hidden) return; // the stream shows the desktop; screenshots resume when it ends
+  if (live && (!video.hidden || !canvas.hidden)) return; // the stream shows the desktop; screenshots resume when it ends
   try {
     const res = await fetch(`${server}/v1/desktop/screenshot?format=jpeg&quality=70`, { headers });
     if (!res.ok) {
@@ -56,7 +95,7 @@ async function refresh() {
     const url = URL.createObjectURL(await res.blob());
     img.onload = () => {
       URL.revokeObjectURL(url);
-      img.hidden = !video.hidden;
+      img.hidden = !video.hidden || !canvas.hidden;
     };
     img.src = url;
     if (!live) state.textContent = "live";

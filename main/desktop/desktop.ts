@@ -24,6 +24,7 @@ import type {
   MousePosition,
   Rect,
   ScreenDamage,
+  StreamDefaults,
   ScreenshotOptions,
   Selection,
   WindowInfo,
@@ -490,6 +491,25 @@ export class DesktopService implements Desktop {
 
   damage(): ScreenDamage {
     return this.damageFeed;
+  }
+
+  async captureFrame() {
+    const s = await this.live();
+    const { width, height } = s.conn.screen;
+    return s.capture.capture({ x: 0, y: 0, width, height }, { showCursor: true });
+  }
+
+  logRuntime(line: string): void {
+    if (this.config) this.log(this.config, line);
+  }
+
+  streamDefaults(): StreamDefaults {
+    const o = this.config?.options ?? {};
+    return {
+      ...(o.streamVideoCodec != null ? { videoCodec: o.streamVideoCodec } : {}),
+      ...(o.streamFrameRate != null ? { frameRate: o.streamFrameRate } : {}),
+      ...(o.webrtcPortRange != null ? { webrtcPortRange: o.webrtcPortRange } : {}),
+    };
   }
 
   private appEnv(): Record<string, string> {

@@ -144,4 +144,16 @@ export interface Desktop {
   open(target: string): Promise<{ processId: string; pid: number | null }>;
   /** The feed of screen changes; usable before start (it reports once the desktop is active). */
   damage(): ScreenDamage;
+  /** The whole screen as RGB with the cursor drawn in (the live stream's frames); call `release()` when done. */
+  captureFrame(): Promise<RgbFrame & { release(): void }>;
+  /** The stream options the desktop was started with (streamVideoCodec, streamFrameRate, webrtcPortRange). */
+  streamDefaults(): StreamDefaults;
+  /** Appends a line to the desktop's runtime.log (for failures a caller handles but must not hide). */
+  logRuntime(line: string): void;
+}
+
+export interface StreamDefaults {
+  videoCodec?: string;
+  frameRate?: number;
+  webrtcPortRange?: string;
 }

@@ -98,8 +98,14 @@ const setpriv = which.sync("setpriv", { nothrow: true });
  * leftover Xvfb would hold its display and openbox would spin. util-linux's setpriv sets
  * the parent-death signal and then execs the program, so the pid stays the child's own.
  */
-function dieWithParent(command: string, args: string[]): [string, string[]] {
-  return setpriv ? [setpriv, ["--pdeathsig", "TERM", "--", command, ...args]] : [command, args];
+function dieWithParent(command: string, args: string[], env?: Record<string, string | undefined>): [string, string[]] {
+  if (!setpriv) return [command, args];
+  // setpriv itself always starts and only then fails to exec a missing program, which
+  // would look like a successful start followed by a crash: look the program up first
+  if (!which.sync(command, { nothrow: true, path: env?.PATH ?? process.env.PATH })) {
+    throw new GlasspaneError("internal", 502, `cannot start ${command}: it is not installed (not found on PATH)`);
+  }
+  return [setpriv, ["--pdeathsig", "TERM", "--", command, ...args]];
 }
 
 /**
@@ -240,7 +246,14 @@ export class ManagedProcess extends EventEmitter {
 
   /** Starts the child; resolves once it has spawned, rejects (502) when it cannot be spawned. */
   async start(): Promise<void> {
-    const [file, args] = dieWithParent(this.spec.command, this.spec.args ?? []);
+    let file: string;
+    let args: string[];
+    try {
+      [file, args] = dieWithParent(this.spec.command, this.spec.args ?? [], this.spec.env);
+    } catch (err) {
+      this.markExited(null, null);
+      throw err;
+    }
     this.status = "running";
     this.exitCode = null;
     this.signal = null;
@@ -360,6 +373,11 @@ export class ManagedProcess extends EventEmitter {
     const group = child.kind === "pty" || !!this.spec.processGroup;
     if (this.pid && deliver(this.pid, signal, group)) return;
     if (child.kind === "pipe") child.proc.kill(signal);
+  }
+
+  /** Bytes written to a pipe child's stdin that it has not read yet (0 for a tty or no stdin). */
+  inputBacklog(): number {
+    return this.child?.kind === "pipe" ? (this.child.proc.stdin?.writableLength ?? 0) : 0;
   }
 
   /** Writes to stdin or the terminal; resolves with the bytes written. */
