@@ -97,6 +97,8 @@ class EncoderProcess extends EventEmitter {
   private vp9Key = false;
   /** packets have arrived: this process has encoded at least one frame */
   producing = false;
+  private lastWriteAt = -Infinity;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly processes: ProcessManager,
@@ -149,10 +151,34 @@ class EncoderProcess extends EventEmitter {
 
   /** Queues one frame; false when ffmpeg has not yet taken the previous one (the frame is dropped). */
   write(frame: RgbFrame): boolean {
-    if (!this.proc || !this.running || this.proc.status !== "running" || this.proc.inputBacklog() > 0) return false;
+    if (!this.writable()) return false;
     // the capture buffer is reused by the next capture: the pipe gets its own copy
-    void this.proc.write(Buffer.from(frame.data)).catch(() => undefined);
+    const copy = Buffer.from(frame.data);
+    void this.proc!.write(copy).catch(() => undefined);
+    // ffmpeg encodes a frame from a pipe only once the next one has arrived (measured:
+    // always one frame behind). While frames come steadily the next one flushes it; an
+    // isolated change (the first after a still period, a spare's keyframe) is flushed at
+    // once by writing it again, which x264 and libvpx encode as a tiny all-skip frame.
+    const now = performance.now();
+    const interval = 1000 / this.settings.frameRate;
+    const isolated = now - this.lastWriteAt > 2 * interval;
+    this.lastWriteAt = now;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => this.flush(copy), isolated ? 0 : 1.5 * interval);
     return true;
+  }
+
+  private flush(frame: Buffer, tries = 0) {
+    if (!this.running) return;
+    if (!this.writable()) {
+      if (tries < 50) this.flushTimer = setTimeout(() => this.flush(frame, tries + 1), 2);
+      return;
+    }
+    void this.proc!.write(frame).catch(() => undefined);
+  }
+
+  private writable(): boolean {
+    return !!this.proc && this.running && this.proc.status === "running" && this.proc.inputBacklog() === 0;
   }
 
   lastError(): string | undefined {
@@ -163,6 +189,7 @@ class EncoderProcess extends EventEmitter {
 
   async stop(): Promise<void> {
     this.running = false;
+    clearTimeout(this.flushTimer);
     const proc = this.proc;
     await proc?.stop(2000);
     try {
