@@ -7,11 +7,20 @@
 //   input-to-photon  the page sends a pointer move on the data channel -> the first
 //                    presented frame in which the cursor shows at the new place
 //   first frame      the SDK opens the signaling socket -> first presented frame
-//   encoder CPU      the ffmpeg child's CPU time / wall time, from /proc
+//   encoder CPU      the active ffmpeg child's CPU time / wall time, from /proc
+//   first change after still  10 s of a still screen, then a repaint -> the first
+//                    presented frame showing it
+//   keyframe after PLI  a werift receiver sends PLI -> the first keyframe packet arrives
+//   fallback g2g     glass-to-glass on the WebSocket transport (the UI's WebCodecs
+//                    canvas, WebRTC off)
 //
 // BENCH_STREAM_TRIALS (30), BENCH_STREAM_CODEC (h264), BENCH_STREAM_FPS (30),
 // BENCH_STREAM_KEYFRAME_MS (the server's default).
 import { spawn, type ChildProcess } from "node:child_process";
+import WebSocket from "ws";
+import { RTCPeerConnection, useH264, useVP8, useVP9, type RtpPacket } from "werift";
+import { isKeyframePayload } from "../main/stream/keyframes.js";
+import type { VideoCodec } from "../main/stream/types.js";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { startServer } from "../test/support/server.js";
@@ -51,13 +60,13 @@ async function cpuShare(pid: number, ms: number, slices = 5): Promise<number[]> 
   return out;
 }
 
+/** The active encoder's pid: the process the stream status names. */
 async function encoderPid(base: string): Promise<number> {
-  // the encoder is the ffmpeg child of the server with our RTP output
   for (let i = 0; i < 50; i++) {
     const status = (await (await fetch(`${base}/v1/desktop/stream/status`)).json()) as { processId: string | null };
     if (status.processId) {
-      const pid = findFfmpeg();
-      if (pid) return pid;
+      const info = (await (await fetch(`${base}/v1/processes/${status.processId}`)).json()) as { pid: number | null };
+      if (info.pid) return info.pid;
     }
     await sleep(100);
   }
@@ -65,17 +74,85 @@ async function encoderPid(base: string): Promise<number> {
 }
 
 let serverPid = 0;
-function findFfmpeg(): number | undefined {
-  const children = readFileSync(`/proc/${serverPid}/task/${serverPid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  for (const pid of children) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmd.includes("ffmpeg") && cmd.includes("-f\0rtp")) return pid;
-    } catch {
-      /* exited */
+
+/** PLI -> keyframe delays seen by a werift receiver (the test's own end, so it can send the PLI). */
+async function keyframeAfterPli(base: string, codec: VideoCodec, trials: number): Promise<number[]> {
+  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/v1/desktop/stream/signaling`);
+  const use = { h264: useH264, vp8: useVP8, vp9: useVP9 }[codec];
+  const pc = new RTCPeerConnection({ codecs: { audio: [], video: [use()] }, iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] } as any);
+  const packets: Array<{ at: number; key: boolean; ssrc: number }> = [];
+  pc.onTransceiverAdded.subscribe((t) =>
+    t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p: RtpPacket) => packets.push({ at: performance.now(), key: isKeyframePayload(codec, p.payload), ssrc: p.header.ssrc }))),
+  );
+  ws.on("message", async (m) => {
+    const msg = JSON.parse(String(m));
+    if (msg.event === "system/init") ws.send(JSON.stringify({ event: "signal/request", payload: { video: {} } }));
+    if (msg.event === "signal/provide") {
+      await pc.setRemoteDescription({ type: "offer", sdp: msg.payload.sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      ws.send(JSON.stringify({ event: "signal/answer", payload: { sdp: pc.localDescription!.sdp } }));
     }
+  });
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < 200 && !packets.some((p) => p.key); i++) await sleep(100);
+    const receiver = pc.getTransceivers()[0]!.receiver;
+    for (let i = 0; i < trials; i++) {
+      await sleep(700 + Math.random() * 300);
+      const sent = performance.now();
+      await receiver.sendRtcpPLI(packets[0]!.ssrc);
+      for (let j = 0; j < 400 && !packets.some((p) => p.key && p.at > sent); j++) await sleep(5);
+      const key = packets.find((p) => p.key && p.at > sent);
+      if (key) out.push(key.at - sent);
+    }
+  } finally {
+    ws.close();
+    await pc.close();
   }
-  return undefined;
+  return out;
+}
+
+/**
+ * Glass-to-glass on the WebSocket transport: the web UI with ?transport=websocket, timed
+ * at the canvas draw of each decoded frame (drawImage is wrapped to check the pixel).
+ */
+async function fallbackGlassToGlass(browser: import("playwright-core").Browser, base: string, display: string): Promise<number[]> {
+  const context = await browser.newContext({ viewport: { width: W, height: H } });
+  await context.addInitScript(() => {
+    const w = window as any;
+    const draw = CanvasRenderingContext2D.prototype.drawImage;
+    CanvasRenderingContext2D.prototype.drawImage = function (this: CanvasRenderingContext2D, ...args: any[]) {
+      (draw as any).apply(this, args);
+      const watch = w.__watch;
+      if (!watch || this.canvas.id !== "canvas") return;
+      const d = this.getImageData(watch.x, watch.y, 1, 1).data;
+      if (Math.max(Math.abs(d[0]! - watch.rgb[0]), Math.abs(d[1]! - watch.rgb[1]), Math.abs(d[2]! - watch.rgb[2])) <= 40) {
+        w.__watch = null;
+        watch.resolve(Date.now());
+      }
+    } as any;
+    w.arm = (x: number, y: number, rgb: number[]) => (w.__seen = new Promise((resolve) => (w.__watch = { x, y, rgb, resolve })));
+  });
+  const page = await context.newPage();
+  const patch = await ColorPatch.open(display, { x: 200, y: 150, width: 400, height: 300 }, [200, 40, 40]);
+  const out: number[] = [];
+  try {
+    await page.goto(`${base}/ui/?transport=websocket`, { timeout: 15_000 });
+    await page.waitForFunction(() => document.getElementById("state")?.textContent === "live (WebSocket)", null, { timeout: 30_000 });
+    const colours: Array<[number, number, number]> = [[30, 60, 230], [200, 40, 40]];
+    for (let i = 0; i < TRIALS; i++) {
+      const rgb = colours[i % 2]!;
+      await sleep(80 + Math.random() * 120);
+      await page.evaluate(([rgb]) => (window as any).arm(400, 300, rgb), [rgb] as const);
+      const changed = await patch.set(rgb);
+      const at = (await page.evaluate(() => Promise.race([(window as any).__seen, new Promise((r) => setTimeout(() => r(null), 5000))]))) as number | null;
+      if (at !== null) out.push(at - changed);
+    }
+  } finally {
+    patch.close();
+    await context.close();
+  }
+  return out;
 }
 
 async function main() {
@@ -151,8 +228,24 @@ async function main() {
     const [stillCpu, serverStill] = await Promise.all([cpuShare(pid, 10_000), cpuShare(serverPid, 10_000)]);
     const b = await v.inbound();
     rows.push({ what: "decoded fps, still desktop", unit: "fps", values: [((b!.framesDecoded - a!.framesDecoded) * 1000) / 10_000], target: `${FPS}` });
-    rows.push({ what: "encoder CPU, still desktop", unit: "% core", values: stillCpu.map((c) => c * 100), target: "< 25" });
+    rows.push({ what: "encoder CPU, still desktop", unit: "% core", values: stillCpu.map((c) => c * 100), target: "< 3" });
     rows.push({ what: "server (node) CPU, still desktop", unit: "% core", values: serverStill.map((c) => c * 100) });
+
+    // the first change after 10 s of stillness (the CPU sample above was the first still period)
+    const firstChange: number[] = [];
+    const patch2 = await ColorPatch.open(display, { x: 700, y: 400, width: 300, height: 200 }, [240, 240, 240]);
+    await v.waitPixel(850, 500, [240, 240, 240]);
+    for (let i = 0; i < 3; i++) {
+      await sleep(10_000);
+      const rgb = colours[i % 2]!;
+      const seen = await v.arm(850, 500, rgb, { tolerance: 40 });
+      const changed = await patch2.set(rgb);
+      firstChange.push((await seen()).at - changed);
+    }
+    patch2.close();
+    rows.push({ what: "first change after 10 s still -> decoded", unit: "ms", values: firstChange, target: "< 40" });
+
+    rows.push({ what: "keyframe after PLI", unit: "ms", values: await keyframeAfterPli(server.url, CODEC as VideoCodec, 15), target: "< 100" });
 
     // a busy desktop: a terminal scrolling as fast as it can
     const term = spawn("xterm", ["-geometry", "180x50+0+0", "-e", "sh", "-c", "while :; do ls -la /usr/bin /usr/lib; done"], { env: { ...process.env, DISPLAY: display }, stdio: "ignore" });
@@ -168,7 +261,10 @@ async function main() {
     extra.push(`busy desktop: freezes ${d!.freezeCount - c!.freezeCount}, frames dropped ${d!.framesDropped - c!.framesDropped}, packets lost ${d!.packetsLost - c!.packetsLost}`);
     const jb = d!.jitterBufferEmittedCount ? ((d!.jitterBufferDelay ?? 0) / d!.jitterBufferEmittedCount) * 1000 : NaN;
     extra.push(`average jitter-buffer delay ${jb.toFixed(1)} ms`);
+    term.kill();
     await v.close();
+    await sleep(1000);
+    rows.push({ what: "fallback (WebSocket) glass-to-glass", unit: "ms", values: await fallbackGlassToGlass(browser, server.url, display), target: "< 60 median" });
   } finally {
     for (const c of children) c.kill();
     await browser.close();

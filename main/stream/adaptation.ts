@@ -17,6 +17,14 @@ export interface Feedback {
   fractionLost: number;
 }
 
+/**
+ * The receiver's estimate only follows what arrives (about 1.5 times the incoming rate),
+ * so while the screen is still or changes little it falls with the traffic. Such an
+ * estimate says nothing about the link: it counts only when the sender actually sends
+ * close to it (or packets are being lost).
+ */
+const APP_LIMITED_SHARE = 0.8;
+
 export interface Decision {
   bitrateKbps: number;
   frameRate: number;
@@ -39,11 +47,13 @@ export class RateController {
   }
 
   /** The new rate for these viewers' feedback, or undefined to keep the current one. */
-  update(viewers: Feedback[], now = Date.now()): Decision | undefined {
+  update(viewers: Feedback[], sentKbps: number, now = Date.now()): Decision | undefined {
     const b = this.bounds;
     let wanted = b.maxKbps;
     for (const v of viewers) {
-      let kbps = v.estimateKbps !== undefined ? v.estimateKbps * ESTIMATE_SHARE : b.maxKbps;
+      const limiting = v.estimateKbps !== undefined && (sentKbps >= v.estimateKbps * APP_LIMITED_SHARE || v.fractionLost > LOSS_BACKOFF);
+      // an estimate from an application-limited stream may still raise the rate, never lower it
+      let kbps = v.estimateKbps === undefined ? b.maxKbps : limiting ? v.estimateKbps * ESTIMATE_SHARE : Math.max(v.estimateKbps * ESTIMATE_SHARE, this.current.bitrateKbps);
       if (v.fractionLost > LOSS_BACKOFF) kbps = Math.min(kbps, this.current.bitrateKbps * (1 - v.fractionLost / 2));
       wanted = Math.min(wanted, kbps);
     }

@@ -27,6 +27,11 @@ const RECV_BUFFER_BYTES = 4 << 20;
 const RTP_PACKET_SIZE = 1200;
 /** How long a spare encoder may take to be ready to read its first frame. */
 const SPARE_READY_MS = 3000;
+/**
+ * Spares kept waiting. Starting ffmpeg takes 0.3-3 s on a loaded 2-core machine, so with
+ * one spare a second PLI soon after the first would wait for it; two cover a burst.
+ */
+const SPARES = 2;
 
 /**
  * The ffmpeg command line: raw RGB frames on stdin (written only when the screen changed),
@@ -255,7 +260,7 @@ function blockedOnRead(pid: number | null): boolean {
  */
 export class Encoder extends EventEmitter {
   private active: EncoderProcess | undefined;
-  private spare: EncoderProcess | undefined;
+  private readonly spares: EncoderProcess[] = [];
   private spareStarting: Promise<void> | undefined;
   /** the process that takes over with the next frame */
   private next: EncoderProcess | undefined;
@@ -264,6 +269,7 @@ export class Encoder extends EventEmitter {
   private stopped = false;
   settings: EncoderSettings;
   keyframesForced = 0;
+  private promotedAt = -Infinity;
   private lastFailure: string | undefined;
 
   constructor(
@@ -289,6 +295,8 @@ export class Encoder extends EventEmitter {
   /** The next frame is a keyframe, from the spare encoder (within about one frame when it is ready). */
   requestKeyframe(): void {
     if (this.stopped || this.next || this.keyframeWanted) return;
+    // a request sent before the last keyframe arrived is answered by it
+    if (performance.now() - this.promotedAt < 250) return;
     this.keyframeWanted = true;
     void this.takeOver();
   }
@@ -297,9 +305,7 @@ export class Encoder extends EventEmitter {
   setBitrate(kbps: number): void {
     if (this.stopped || kbps === this.settings.bitrateKbps) return;
     this.settings = { ...this.settings, bitrateKbps: kbps };
-    const old = this.spare;
-    this.spare = undefined;
-    void old?.stop();
+    for (const old of this.spares.splice(0)) void old.stop();
     this.keyframeWanted = true;
     void this.prepareSpare().then(() => this.takeOver());
   }
@@ -317,8 +323,8 @@ export class Encoder extends EventEmitter {
     this.stopped = true;
     this.source?.stop();
     await this.spareStarting?.catch(() => undefined);
-    await Promise.all([this.active?.stop(), this.spare?.stop(), this.next?.stop()]);
-    this.active = this.spare = this.next = undefined;
+    await Promise.all([this.active?.stop(), ...this.spares.splice(0).map((p) => p.stop()), this.next?.stop()]);
+    this.active = this.next = undefined;
   }
 
   private async launch(settings: EncoderSettings): Promise<EncoderProcess> {
@@ -339,40 +345,48 @@ export class Encoder extends EventEmitter {
   }
 
   private prepareSpare(): Promise<void> {
-    if (this.spare || this.stopped) return Promise.resolve();
-    this.spareStarting ??= (async () => {
-      const settings = this.settings;
-      const p = await this.launch(settings);
-      await p.ready();
-      if (this.stopped || settings !== this.settings) {
-        await p.stop();
-        // the settings changed while it started: start one that matches
-        if (!this.stopped) {
-          this.spareStarting = undefined;
-          return this.prepareSpare();
-        }
-        return;
-      }
-      this.spare = p;
-    })()
-      .catch((err) => {
-        this.lastFailure = (err as Error).message;
-      })
-      .finally(() => (this.spareStarting = undefined));
+    if (this.spares.length > 0 || this.stopped) {
+      // one is ready: top the pool up in the background
+      if (this.spares.length < SPARES && !this.stopped) this.spareStarting ??= this.startSpare().finally(() => (this.spareStarting = undefined));
+      return Promise.resolve();
+    }
+    this.spareStarting ??= this.startSpare().finally(() => (this.spareStarting = undefined));
     return this.spareStarting;
+  }
+
+  /** Starts spares until the pool is full, each matching the current settings (they may change while one starts). */
+  private async startSpare(): Promise<void> {
+    try {
+      while (!this.stopped && this.spares.length < SPARES) {
+        const settings = this.settings;
+        const p = await this.launch(settings);
+        await p.ready();
+        if (!this.stopped && settings === this.settings) this.spares.push(p);
+        else await p.stop();
+      }
+    } catch (err) {
+      this.lastFailure = (err as Error).message;
+    }
   }
 
   /** The spare takes the next frame; its first packet makes it the active encoder. */
   private async takeOver(): Promise<void> {
-    if (!this.spare) await this.prepareSpare();
-    if (this.stopped || !this.keyframeWanted || this.next || !this.spare) return;
+    // none ready: the first one that becomes ready takes over
+    if (this.spares.length === 0) void this.prepareSpare();
+    for (let i = 0; i < 250 && this.spares.length === 0 && !this.stopped; i++) await new Promise((r) => setTimeout(r, 20));
+    const spare = this.spares.shift();
+    if (this.stopped || !this.keyframeWanted || this.next || !spare) {
+      if (spare) this.spares.unshift(spare);
+      return;
+    }
     this.keyframeWanted = false;
-    this.next = this.spare;
-    this.spare = undefined;
+    this.next = spare;
     this.source?.refresh();
+    void this.prepareSpare();
   }
 
   private promote(p: EncoderProcess, first: RtpPacket) {
+    this.promotedAt = performance.now();
     const old = this.active;
     this.active = p;
     this.next = undefined;

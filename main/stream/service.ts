@@ -253,11 +253,34 @@ export class StreamService implements Stream {
     };
   }
 
+  /** Bytes of RTP sent per second slot over the last two seconds, for the adaptation. */
+  private readonly sentBytes: Array<{ second: number; bytes: number }> = [];
+
+  private countSent(bytes: number) {
+    const second = Math.floor(Date.now() / 1000);
+    const last = this.sentBytes[this.sentBytes.length - 1];
+    if (last?.second === second) last.bytes += bytes;
+    else {
+      this.sentBytes.push({ second, bytes });
+      if (this.sentBytes.length > 3) this.sentBytes.shift();
+    }
+  }
+
+  /** kbit/s over the last two whole seconds */
+  private sentKbps(): number {
+    const now = Math.floor(Date.now() / 1000);
+    const bytes = this.sentBytes.filter((s) => s.second === now - 1 || s.second === now - 2).reduce((n, s) => n + s.bytes, 0);
+    return (bytes * 8) / 2 / 1000;
+  }
+
   /** The receivers' feedback moves the bitrate and frame rate within the start's bounds. */
   private adapt() {
     const a = this.active;
     if (!a) return;
-    const decision = a.rate.update([...this.watching].map((v) => ({ estimateKbps: v.estimateKbps, fractionLost: v.fractionLost })));
+    const decision = a.rate.update(
+      [...this.watching].map((v) => ({ estimateKbps: v.estimateKbps, fractionLost: v.fractionLost })),
+      this.sentKbps(),
+    );
     if (!decision || !this.encoder) return;
     this.encoder.setFrameRate(decision.frameRate);
     this.encoder.setBitrate(decision.bitrateKbps);
@@ -289,6 +312,7 @@ export class StreamService implements Stream {
         restarted = false;
         for (const v of this.watching) v.sourceChanged(packet);
       }
+      this.countSent(packet.payload.length + 12);
       for (const v of this.watching) v.sendRtp(packet);
     });
     encoder.on("frame", (frame: EncodedFrame) => {
