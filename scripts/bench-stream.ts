@@ -17,10 +17,8 @@
 // BENCH_STREAM_TRIALS (30), BENCH_STREAM_CODEC (h264), BENCH_STREAM_FPS (30),
 // BENCH_STREAM_KEYFRAME_MS (the server's default).
 import { spawn, type ChildProcess } from "node:child_process";
-import WebSocket from "ws";
-import { RTCPeerConnection, useH264, useVP8, useVP9, type RtpPacket } from "werift";
-import { isKeyframePayload } from "../main/stream/keyframes.js";
 import type { VideoCodec } from "../main/stream/types.js";
+import { connectReceiver } from "../test/support/stream-receiver.js";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { startServer } from "../test/support/server.js";
@@ -75,39 +73,23 @@ async function encoderPid(base: string): Promise<number> {
 
 let serverPid = 0;
 
-/** PLI -> keyframe delays seen by a werift receiver (the test's own end, so it can send the PLI). */
+/** PLI -> keyframe delays seen by a werift receiver (the bench's own end, so it can send the PLI). */
 async function keyframeAfterPli(base: string, codec: VideoCodec, trials: number): Promise<number[]> {
-  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/v1/desktop/stream/signaling`);
-  const use = { h264: useH264, vp8: useVP8, vp9: useVP9 }[codec];
-  const pc = new RTCPeerConnection({ codecs: { audio: [], video: [use()] }, iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] } as any);
-  const packets: Array<{ at: number; key: boolean; ssrc: number }> = [];
-  pc.onTransceiverAdded.subscribe((t) =>
-    t.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p: RtpPacket) => packets.push({ at: performance.now(), key: isKeyframePayload(codec, p.payload), ssrc: p.header.ssrc }))),
-  );
-  ws.on("message", async (m) => {
-    const msg = JSON.parse(String(m));
-    if (msg.event === "system/init") ws.send(JSON.stringify({ event: "signal/request", payload: { video: {} } }));
-    if (msg.event === "signal/provide") {
-      await pc.setRemoteDescription({ type: "offer", sdp: msg.payload.sdp });
-      await pc.setLocalDescription(await pc.createAnswer());
-      ws.send(JSON.stringify({ event: "signal/answer", payload: { sdp: pc.localDescription!.sdp } }));
-    }
-  });
+  const receiver = connectReceiver(base, codec);
+  const packets = receiver.packets;
   const out: number[] = [];
   try {
     for (let i = 0; i < 200 && !packets.some((p) => p.key); i++) await sleep(100);
-    const receiver = pc.getTransceivers()[0]!.receiver;
     for (let i = 0; i < trials; i++) {
       await sleep(700 + Math.random() * 300);
       const sent = performance.now();
-      await receiver.sendRtcpPLI(packets[0]!.ssrc);
+      await receiver.sendPli();
       for (let j = 0; j < 400 && !packets.some((p) => p.key && p.at > sent); j++) await sleep(5);
       const key = packets.find((p) => p.key && p.at > sent);
       if (key) out.push(key.at - sent);
     }
   } finally {
-    ws.close();
-    await pc.close();
+    await receiver.close();
   }
   return out;
 }

@@ -8,11 +8,9 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import WebSocket from "ws";
-import { RTCPeerConnection, useH264, type RtpPacket } from "werift";
 import type { Browser } from "playwright-core";
-import { isKeyframePayload } from "../main/stream/keyframes.js";
 import { eventually, startServer, type TestServer } from "./support/server.js";
+import { connectReceiver } from "./support/stream-receiver.js";
 import { ColorPatch, launchViewerBrowser, openViewer, type StreamViewer } from "./support/stream-viewer.js";
 
 const TOKEN = "adaptive-token";
@@ -125,34 +123,16 @@ describe("stream costs and adapts", { timeout: 240_000 }, () => {
   it("a PLI from the receiver is answered by a keyframe", async () => {
     await startStream({ videoCodec: "h264", frameRate: 30, keyframeIntervalMs: 60_000 });
     // a werift receiver, so the test itself sends the PLI and sees each packet arrive
-    const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/v1/desktop/stream/signaling?access_token=${TOKEN}`);
-    closers.push(() => ws.close());
-    const pc = new RTCPeerConnection({ codecs: { audio: [], video: [useH264()] }, iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] } as any);
-    closers.push(() => pc.close());
-    const packets: Array<{ at: number; key: boolean; ssrc: number }> = [];
-    pc.onTransceiverAdded.subscribe((t) => {
-      t.onTrack.subscribe((track) => {
-        track.onReceiveRtp.subscribe((p: RtpPacket) => packets.push({ at: performance.now(), key: isKeyframePayload("h264", p.payload), ssrc: p.header.ssrc }));
-      });
-    });
-    ws.on("message", async (m) => {
-      const msg = JSON.parse(String(m));
-      if (msg.event === "system/init") ws.send(JSON.stringify({ event: "signal/request", payload: { video: {} } }));
-      if (msg.event === "signal/provide") {
-        await pc.setRemoteDescription({ type: "offer", sdp: msg.payload.sdp });
-        await pc.setLocalDescription(await pc.createAnswer());
-        ws.send(JSON.stringify({ event: "signal/answer", payload: { sdp: pc.localDescription!.sdp } }));
-      }
-    });
+    const receiver = connectReceiver(server.url, "h264", TOKEN);
+    closers.push(() => receiver.close());
+    const packets = receiver.packets;
     await eventually("the first keyframe at the receiver", () => packets.some((p) => p.key), 20_000);
-    const receiver = pc.getTransceivers()[0]!.receiver;
-    const ssrc = packets[0]!.ssrc;
     const delays: number[] = [];
     for (let i = 0; i < 3; i++) {
       // a still screen sends nothing: any keyframe after the PLI is the answer to it
       await new Promise((r) => setTimeout(r, 2500));
       const sent = performance.now();
-      await receiver.sendRtcpPLI(ssrc);
+      await receiver.sendPli();
       await eventually("a keyframe after the PLI", () => packets.some((p) => p.key && p.at > sent), 5000, 5);
       delays.push(packets.find((p) => p.key && p.at > sent)!.at - sent);
     }
@@ -160,8 +140,7 @@ describe("stream costs and adapts", { timeout: 240_000 }, () => {
     // loaded 2-core machine (load average above 10 while this was written) gets a generous margin
     assert.equal(delays.length, 3);
     assert.ok(Math.min(...delays) < 1500, `keyframes came ${delays.map((d) => d.toFixed(0)).join(", ")} ms after the PLI`);
-    ws.close();
-    await pc.close();
+    await receiver.close();
   });
 
   it("a throttled receiver makes the bitrate drop, and it recovers when the link does", async () => {

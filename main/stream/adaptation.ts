@@ -35,8 +35,14 @@ const ESTIMATE_SHARE = 0.85;
 const LOSS_BACKOFF = 0.1;
 /** a change smaller than this share of the current bitrate is not worth a keyframe */
 const MIN_STEP = 0.2;
-const DOWN_AFTER_MS = 500;
-const UP_AFTER_MS = 2000;
+/**
+ * A change takes a spare encoder 0.3-3 s to carry out on a loaded machine: changes are
+ * spaced so each completes. Going up waits longer and climbs at most by UP_STEP at a time,
+ * since the loss that brought the rate down stops as soon as it is down.
+ */
+const DOWN_AFTER_MS = 2500;
+const UP_AFTER_MS = 4000;
+const UP_STEP = 1.5;
 
 export class RateController {
   private lastChangeAt = 0;
@@ -57,7 +63,7 @@ export class RateController {
       if (v.fractionLost > LOSS_BACKOFF) kbps = Math.min(kbps, this.current.bitrateKbps * (1 - v.fractionLost / 2));
       wanted = Math.min(wanted, kbps);
     }
-    const bitrateKbps = Math.round(Math.max(b.minKbps, Math.min(b.maxKbps, wanted)));
+    const bitrateKbps = Math.round(Math.max(b.minKbps, Math.min(b.maxKbps, wanted, this.current.bitrateKbps * UP_STEP)));
     // below the floor, fewer frames carry the same quality in fewer bits
     const share = wanted >= b.minKbps ? 1 : Math.max(0, wanted / b.minKbps);
     const frameRate = Math.max(b.minFrameRate, Math.min(b.maxFrameRate, Math.round(b.maxFrameRate * share)));

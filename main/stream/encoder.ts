@@ -32,6 +32,8 @@ const SPARE_READY_MS = 3000;
  * one spare a second PLI soon after the first would wait for it; two cover a burst.
  */
 const SPARES = 2;
+/** On a still screen the last frame is sent again this often (under a receiver's 3 s frame timeout). */
+const STILL_REPEAT_MS = 2000;
 
 /**
  * The ffmpeg command line: raw RGB frames on stdin (written only when the screen changed),
@@ -104,6 +106,7 @@ class EncoderProcess extends EventEmitter {
   producing = false;
   private lastWriteAt = -Infinity;
   private flushTimer: NodeJS.Timeout | undefined;
+  private lastFrame: Buffer | undefined;
 
   constructor(
     private readonly processes: ProcessManager,
@@ -159,6 +162,7 @@ class EncoderProcess extends EventEmitter {
     if (!this.writable()) return false;
     // the capture buffer is reused by the next capture: the pipe gets its own copy
     const copy = Buffer.from(frame.data);
+    this.lastFrame = copy;
     void this.proc!.write(copy).catch(() => undefined);
     // ffmpeg encodes a frame from a pipe only once the next one has arrived (measured:
     // always one frame behind). While frames come steadily the next one flushes it; an
@@ -171,6 +175,19 @@ class EncoderProcess extends EventEmitter {
     clearTimeout(this.flushTimer);
     this.flushTimer = setTimeout(() => this.flush(copy), isolated ? 0 : 1.5 * interval);
     return true;
+  }
+
+  /**
+   * Writes the last frame again when nothing was written for `idleMs`. A receiver that gets
+   * no frame for 3 s asks for a keyframe (Chrome's PLI on a frame timeout), which would
+   * cost a spare encoder every few seconds of a still screen; an unchanged frame every 2 s
+   * is a few hundred bytes and a few ms of one core. (ffmpeg still holds one frame back, so
+   * each write sends the one written before.)
+   */
+  repeatIfIdle(idleMs: number): void {
+    if (!this.lastFrame || performance.now() - this.lastWriteAt < idleMs || !this.writable()) return;
+    this.lastWriteAt = performance.now();
+    void this.proc!.write(this.lastFrame).catch(() => undefined);
   }
 
   private flush(frame: Buffer, tries = 0) {
@@ -270,6 +287,7 @@ export class Encoder extends EventEmitter {
   settings: EncoderSettings;
   keyframesForced = 0;
   private promotedAt = -Infinity;
+  private keepAlive: NodeJS.Timeout | undefined;
   private lastFailure: string | undefined;
 
   constructor(
@@ -289,6 +307,8 @@ export class Encoder extends EventEmitter {
     this.active = await this.launch(this.settings);
     this.source = new FrameSource(this.desktop, this.settings.frameRate, (frame) => this.deliver(frame));
     this.source.start();
+    this.keepAlive = setInterval(() => this.active?.repeatIfIdle(STILL_REPEAT_MS), 500);
+    this.keepAlive.unref();
     void this.prepareSpare();
   }
 
@@ -321,6 +341,7 @@ export class Encoder extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.keepAlive);
     this.source?.stop();
     await this.spareStarting?.catch(() => undefined);
     await Promise.all([this.active?.stop(), ...this.spares.splice(0).map((p) => p.stop()), this.next?.stop()]);
@@ -361,7 +382,8 @@ export class Encoder extends EventEmitter {
         const settings = this.settings;
         const p = await this.launch(settings);
         await p.ready();
-        if (!this.stopped && settings === this.settings) this.spares.push(p);
+        // the frame rate is paced by the frame source; only a changed bitrate makes a spare stale
+        if (!this.stopped && settings.bitrateKbps === this.settings.bitrateKbps) this.spares.push(p);
         else await p.stop();
       }
     } catch (err) {

@@ -169,6 +169,7 @@ export class StreamService implements Stream {
       maxBitrateKbps: a?.bitrateKbps ?? null,
       minFrameRate: a?.minFrameRate ?? null,
       keyframesOnDemand: this.keyframesOnDemand + (this.encoder?.keyframesForced ?? 0),
+      receiverEstimateKbps: this.lowestEstimate() ?? null,
       lastError: this.lastError,
     };
   }
@@ -251,6 +252,11 @@ export class StreamService implements Stream {
       feedback: () => this.adapt(),
       input: this.input,
     };
+  }
+
+  private lowestEstimate(): number | undefined {
+    const e = [...this.watching].map((v) => v.estimateKbps).filter((k): k is number => k !== undefined);
+    return e.length > 0 ? Math.min(...e) : undefined;
   }
 
   /** Bytes of RTP sent per second slot over the last two seconds, for the adaptation. */

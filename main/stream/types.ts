@@ -48,6 +48,8 @@ export interface StreamStatus {
   minBitrateKbps: number | null;
   maxBitrateKbps: number | null;
   minFrameRate: number | null;
+  /** the lowest bandwidth estimate (REMB) a WebRTC viewer reports, kbit/s */
+  receiverEstimateKbps: number | null;
   /** keyframes sent on request (joins, PLI/FIR, bitrate changes) since the stream started */
   keyframesOnDemand: number;
   /** why the stream or its encoder last failed */

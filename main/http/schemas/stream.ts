@@ -42,6 +42,7 @@ export const DesktopStreamStatusResponse = Type.Object({
   minBitrateKbps: Opt(Type.Integer()),
   maxBitrateKbps: Opt(Type.Integer()),
   minFrameRate: Opt(Type.Integer()),
+  receiverEstimateKbps: Opt(Type.Integer({ description: "the lowest bandwidth estimate (REMB) a WebRTC viewer reports" })),
   keyframesOnDemand: Type.Optional(Type.Integer({ minimum: 0, description: "keyframes sent for joins, PLI/FIR and bitrate changes" })),
   lastError: Opt(Type.Object({ code: Type.String(), message: Type.String() })),
 });
