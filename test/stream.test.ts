@@ -210,6 +210,7 @@ describe("live stream", { timeout: 180_000 }, () => {
       await page.goto(`${server.url}/ui/?token=${TOKEN}`, { timeout: 15_000 });
       await page.waitForFunction(() => document.getElementById("state")?.textContent === "live (WebRTC)", null, { timeout: 30_000 });
       const video = page.locator("#video");
+      await eventually("the first picture in the UI", async () => (await video.evaluate((v: HTMLVideoElement) => v.videoWidth)) > 0);
       assert.deepEqual(await video.evaluate((v: HTMLVideoElement) => [v.videoWidth, v.videoHeight]), [W, H]);
       const box = (await video.boundingBox())!;
       // the middle of the picture is the middle of the desktop

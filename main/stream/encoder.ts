@@ -272,8 +272,9 @@ function blockedOnRead(pid: number | null): boolean {
  * The stream's encoder pipeline: damage-driven frames (FrameSource) into the active
  * ffmpeg, a spare ffmpeg waiting to take over when a keyframe is wanted (a viewer joins,
  * or sends PLI/FIR) or the bitrate changes. It emits "packet" for each RTP packet of the
- * active encoder, "frame" for each complete frame, and "restart" when the packets start
- * to come from another process (new sequence numbers and timestamps).
+ * active encoder, "frame" for each complete frame, "restart" when the packets start
+ * to come from another process (new sequence numbers and timestamps), and "sourceError"
+ * when the screen cannot be captured.
  */
 export class Encoder extends EventEmitter {
   private active: EncoderProcess | undefined;
@@ -305,7 +306,12 @@ export class Encoder extends EventEmitter {
 
   async start(): Promise<void> {
     this.active = await this.launch(this.settings);
-    this.source = new FrameSource(this.desktop, this.settings.frameRate, (frame) => this.deliver(frame));
+    this.source = new FrameSource(
+      this.desktop,
+      this.settings.frameRate,
+      (frame) => this.deliver(frame),
+      (err) => this.emit("sourceError", err),
+    );
     this.source.start();
     this.keepAlive = setInterval(() => this.active?.repeatIfIdle(STILL_REPEAT_MS), 500);
     this.keepAlive.unref();

@@ -23,6 +23,8 @@ export class FrameSource {
     frameRate: number,
     /** Takes the frame; returns false when the encoder is still busy (the change is kept for the next try). */
     private readonly deliver: (frame: RgbFrame) => boolean,
+    /** a capture failed (the display may be gone: the stream checks its desktop) */
+    private readonly failed: (err: Error) => void = () => undefined,
   ) {
     this.intervalMs = 1000 / frameRate;
   }
@@ -76,8 +78,8 @@ export class FrameSource {
       } finally {
         frame.release();
       }
-    } catch {
-      // the display is going away; the stream follows the desktop
+    } catch (err) {
+      this.failed(err as Error);
     } finally {
       this.capturing = false;
     }
@@ -97,8 +99,8 @@ export class FrameSource {
           this.pointer = at;
           this.changed();
         }
-      } catch {
-        /* display gone */
+      } catch (err) {
+        this.failed(err as Error);
       }
       if (!this.stopped) this.schedulePoll();
     }, this.intervalMs);

@@ -325,6 +325,8 @@ export class StreamService implements Stream {
       for (const v of this.socketViewers) v.sendFrame(frame);
     });
     encoder.on("exit", () => void this.encoderExited(encoder));
+    // a capture that fails once the display has gone ends the stream with its desktop
+    encoder.on("sourceError", () => void this.followDesktop());
     try {
       await encoder.start();
     } catch (err) {
