@@ -287,7 +287,6 @@ export class Encoder extends EventEmitter {
   private stopped = false;
   settings: EncoderSettings;
   keyframesForced = 0;
-  private promotedAt = -Infinity;
   private keepAlive: NodeJS.Timeout | undefined;
   private lastFailure: string | undefined;
 
@@ -321,8 +320,6 @@ export class Encoder extends EventEmitter {
   /** The next frame is a keyframe, from the spare encoder (within about one frame when it is ready). */
   requestKeyframe(): void {
     if (this.stopped || this.next || this.keyframeWanted) return;
-    // a request sent before the last keyframe arrived is answered by it
-    if (performance.now() - this.promotedAt < 250) return;
     this.keyframeWanted = true;
     void this.takeOver();
   }
@@ -389,8 +386,11 @@ export class Encoder extends EventEmitter {
         const p = await this.launch(settings);
         await p.ready();
         // the frame rate is paced by the frame source; only a changed bitrate makes a spare stale
-        if (!this.stopped && settings.bitrateKbps === this.settings.bitrateKbps) this.spares.push(p);
-        else await p.stop();
+        if (!this.stopped && settings.bitrateKbps === this.settings.bitrateKbps) {
+          this.spares.push(p);
+          // a request that found no spare waits for this one
+          if (this.keyframeWanted && !this.next) void this.takeOver();
+        } else await p.stop();
       }
     } catch (err) {
       this.lastFailure = (err as Error).message;
@@ -404,6 +404,7 @@ export class Encoder extends EventEmitter {
     for (let i = 0; i < 250 && this.spares.length === 0 && !this.stopped; i++) await new Promise((r) => setTimeout(r, 20));
     const spare = this.spares.shift();
     if (this.stopped || !this.keyframeWanted || this.next || !spare) {
+      // no spare yet: the next one that becomes ready takes over (startSpare)
       if (spare) this.spares.unshift(spare);
       return;
     }
@@ -414,7 +415,6 @@ export class Encoder extends EventEmitter {
   }
 
   private promote(p: EncoderProcess, first: RtpPacket) {
-    this.promotedAt = performance.now();
     const old = this.active;
     this.active = p;
     this.next = undefined;
