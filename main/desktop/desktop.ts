@@ -36,6 +36,7 @@ import type {
   ScreenDamage,
   ScreenWaitOptions,
   ScreenWaitResult,
+  StreamDefaults,
   ScreenshotOptions,
   Selection,
   WindowInfo,
@@ -594,6 +595,21 @@ export class DesktopService implements Desktop {
     }
     const display = `:${this.config!.displayNum}`;
     return waitForScreen(this.damageFeed, options, (since) => programsWorking(display, since));
+  }
+
+  async captureFrame() {
+    const s = await this.live();
+    const { width, height } = s.conn.screen;
+    return s.capture.capture({ x: 0, y: 0, width, height }, { showCursor: true });
+  }
+
+  streamDefaults(): StreamDefaults {
+    const o = this.config?.options ?? {};
+    return {
+      ...(o.streamVideoCodec != null ? { videoCodec: o.streamVideoCodec } : {}),
+      ...(o.streamFrameRate != null ? { frameRate: o.streamFrameRate } : {}),
+      ...(o.webrtcPortRange != null ? { webrtcPortRange: o.webrtcPortRange } : {}),
+    };
   }
 
   private appEnv(): Record<string, string> {

@@ -211,4 +211,16 @@ export interface Desktop {
   damage(): ScreenDamage;
   /** Waits for the screen to change, stay still or settle (desktop/settle.ts), on XDamage. */
   waitForScreen(options: ScreenWaitOptions): Promise<ScreenWaitResult>;
+  /** The whole screen as RGB with the cursor drawn in (the live stream's frames); call `release()` when done. */
+  captureFrame(): Promise<RgbFrame & { release(): void }>;
+  /** The stream options the desktop was started with (streamVideoCodec, streamFrameRate, webrtcPortRange). */
+  streamDefaults(): StreamDefaults;
+  /** Appends a line to the desktop's runtime.log (for failures a caller handles but must not hide). */
+  runtimeLog(line: string): void;
+}
+
+export interface StreamDefaults {
+  videoCodec?: string;
+  frameRate?: number;
+  webrtcPortRange?: string;
 }

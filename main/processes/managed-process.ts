@@ -131,7 +131,16 @@ export class ManagedProcess extends EventEmitter {
 
   /** Starts the child; resolves once it has spawned, rejects (502, or 503 when out of descriptors) when it cannot be spawned. */
   async start(): Promise<void> {
-    const [file, args] = childCommand(this.spec.command, this.spec.args ?? []);
+    let file: string;
+    let args: string[];
+    try {
+      [file, args] = childCommand(this.spec.command, this.spec.args ?? [], this.spec.env?.PATH);
+    } catch (err) {
+      this.markExited(null, null);
+      this.appendNote(`could not start: ${(err as Error).message}`);
+      this.releaseFiles();
+      throw err;
+    }
     this.status = "running";
     this.exitCode = null;
     this.signal = null;
@@ -191,6 +200,11 @@ export class ManagedProcess extends EventEmitter {
     this.stopping = true;
     if (this.pid && deliver(this.pid, signal, child.group)) return;
     child.kill(signal);
+  }
+
+  /** Bytes written to a pipe child's stdin that it has not read yet (0 for a tty or no stdin). */
+  inputBacklog(): number {
+    return this.child?.stdin?.writableLength ?? 0;
   }
 
   /** Writes to stdin or the terminal; resolves with the bytes written. */

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import which from "which";
 import { sleep } from "../shared/deadline.js";
+import { GlasspaneError } from "../shared/errors.js";
 
 const setpriv = which.sync("setpriv", { nothrow: true });
 const bash = which.sync("bash", { nothrow: true });
@@ -20,7 +21,12 @@ const CLOSE_INHERITED = 'for f in /proc/$$/fd/*; do n=${f##*/}; if [ "$n" -gt 2 
  * (SIGKILL, OOM; a leftover Xvfb would hold its display). util-linux's setpriv sets the
  * signal and then execs, so the pid stays the child's own.
  */
-export function childCommand(command: string, args: string[]): [string, string[]] {
+export function childCommand(command: string, args: string[], pathEnv?: string): [string, string[]] {
+  // the wrappers always start and only then fail to exec a missing program, which would
+  // look like a successful start followed by a crash: look a bare name up first
+  if ((bash || setpriv) && !command.includes("/") && !which.sync(command, { nothrow: true, path: pathEnv ?? process.env.PATH })) {
+    throw new GlasspaneError("internal", 502, `cannot start ${command}: it is not installed (not found on PATH)`);
+  }
   let [file, argv] = [command, args];
   if (bash) [file, argv] = [bash, ["-c", CLOSE_INHERITED, "glasspane-exec", file, ...argv]];
   if (setpriv) [file, argv] = [setpriv, ["--pdeathsig", "TERM", "--", file, ...argv]];

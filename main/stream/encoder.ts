@@ -1,8 +1,11 @@
 import { createSocket, type Socket } from "node:dgram";
 import { EventEmitter, once } from "node:events";
 import { RtpPacket } from "werift";
+import { readFileSync } from "node:fs";
+import type { RgbFrame, Desktop } from "../desktop/types.js";
 import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
 import { GlasspaneError } from "../shared/errors.js";
+import { FrameSource } from "./frame-source.js";
 import { fixVp9Descriptor, isKeyframePayload } from "./keyframes.js";
 import type { VideoCodec } from "./types.js";
 
@@ -22,26 +25,37 @@ export interface EncoderSettings {
  */
 const RECV_BUFFER_BYTES = 4 << 20;
 const RTP_PACKET_SIZE = 1200;
-/** Frames kept for late joiners are bounded even if keyframes stop coming. */
-const MAX_CACHED_FRAMES = 600;
+/** How long a spare encoder may take to be ready to read its first frame. */
+const SPARE_READY_MS = 3000;
+/**
+ * Spares kept waiting. Starting ffmpeg takes 0.3-3 s on a loaded 2-core machine, so with
+ * one spare a second PLI soon after the first would wait for it; two cover a burst.
+ */
+const SPARES = 2;
+/** On a still screen the last frame is sent again this often (under a receiver's 3 s frame timeout). */
+const STILL_REPEAT_MS = 2000;
 
-/** The ffmpeg command line: grab the display, encode for realtime, send RTP to `port` on loopback. */
+/**
+ * The ffmpeg command line: raw RGB frames on stdin (written only when the screen changed),
+ * encoded for realtime, sent as RTP to `port` on loopback. Each frame carries the wall
+ * clock at which ffmpeg read it, so irregular frames keep true RTP timestamps.
+ */
 export function encoderArgs(s: EncoderSettings, port: number): string[] {
   const gop = Math.max(1, Math.round((s.keyframeIntervalMs / 1000) * s.frameRate));
   const rate = `${s.bitrateKbps}k`;
   const input = [
-    "-hide_banner", "-loglevel", "warning", "-nostats",
-    "-fflags", "nobuffer",
-    "-f", "x11grab", "-draw_mouse", "1", "-framerate", String(s.frameRate),
-    "-video_size", `${s.width}x${s.height}`, "-i", s.display,
-    // one RTP frame per grabbed frame with the capture timestamp; without it ffmpeg
-    // duplicates frames and breaks RTP timestamps
-    "-fps_mode", "passthrough",
-    // BGRX -> YUV 4:2:0 is half the encoder's CPU; point-sampled chroma cuts that by a
-    // third (measured 28 -> 22 % of a core at 1440x900@30) and luma, the text, is untouched
+    "-hide_banner", "-loglevel", "warning", "-nostats", "-nostdin",
+    // one frame is enough to know a raw stream: start encoding on the first one
+    "-fflags", "nobuffer", "-probesize", "32", "-analyzeduration", "0",
+    "-use_wallclock_as_timestamps", "1",
+    "-f", "rawvideo", "-pix_fmt", "rgb24", "-video_size", `${s.width}x${s.height}`, "-framerate", String(s.frameRate), "-i", "pipe:0",
+    // one RTP frame per written frame, at its own time; never duplicated to fill a rate
+    "-fps_mode", "passthrough", "-enc_time_base", "1:90000",
+    // RGB -> YUV 4:2:0 is much of the encoder's CPU; point-sampled chroma cuts that by a
+    // third and luma, the text, is untouched
     "-sws_flags", "neighbor",
   ];
-  const common = ["-pix_fmt", "yuv420p", "-g", String(gop), "-b:v", rate, "-maxrate", rate, "-bufsize", `${Math.round(s.bitrateKbps / 3)}k`];
+  const common = ["-pix_fmt", "yuv420p", "-g", String(gop), "-b:v", rate, "-maxrate", rate, "-bufsize", `${Math.max(50, Math.round(s.bitrateKbps / 3))}k`];
   let video: string[];
   switch (s.codec) {
     case "h264":
@@ -68,36 +82,37 @@ export function encoderArgs(s: EncoderSettings, port: number): string[] {
   return [...input, ...video, ...output];
 }
 
-interface Frame {
+/** One encoded frame as RTP packets (the unit the WebSocket transport sends). */
+export interface EncodedFrame {
   timestamp: number;
   key: boolean;
   packets: RtpPacket[];
 }
 
 /**
- * One ffmpeg realtime encoder shared by every viewer. It emits each RTP packet once
- * ("packet"), and keeps the frames since the last keyframe so a viewer who joins
- * mid-GOP gets a decodable picture at once (`cachedPackets()`), without asking the
- * encoder for a keyframe, which ffmpeg cannot do while running.
+ * One ffmpeg encoding the frames it is given on stdin, and its RTP socket. It encodes
+ * nothing while nothing is written, and its first frame is always a keyframe, which is
+ * how the pipeline answers a keyframe request: a spare process waits, blocked on its
+ * first read, and takes over with the next frame.
  */
-export class Encoder extends EventEmitter {
+class EncoderProcess extends EventEmitter {
   private socket: Socket | undefined;
-  private proc: ManagedProcess | undefined;
+  proc: ManagedProcess | undefined;
   private running = false;
-  private gop: Frame[] = [];
-  private current: Frame | undefined;
+  private current: EncodedFrame | undefined;
   private pictureId = 0;
   private vp9Key = false;
+  /** packets have arrived: this process has encoded at least one frame */
+  producing = false;
+  private lastWriteAt = -Infinity;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFrame: Buffer | undefined;
 
   constructor(
     private readonly processes: ProcessManager,
     readonly settings: EncoderSettings,
   ) {
     super();
-  }
-
-  get processId(): string | null {
-    return this.proc?.id ?? null;
   }
 
   async start(): Promise<void> {
@@ -115,6 +130,7 @@ export class Encoder extends EventEmitter {
         command: "ffmpeg",
         args: encoderArgs(this.settings, port),
         owner: "desktop",
+        stdin: true,
         restart: { mode: "while", active: () => this.running, maxBackoffMs: 2000 },
       });
     } catch (err) {
@@ -125,29 +141,77 @@ export class Encoder extends EventEmitter {
     this.proc.on("exit", () => {
       if (this.running) this.emit("exit");
     });
-    // a restarted ffmpeg numbers its packets afresh: drop what no longer continues
+    // a restarted ffmpeg numbers its packets afresh and starts with a keyframe
     this.proc.on("restart", () => {
-      this.gop = [];
       this.current = undefined;
       this.emit("restart");
     });
   }
 
-  /** The last line ffmpeg wrote to stderr, to say why it failed. */
+  /** Resolves once ffmpeg has loaded and waits on its first read (or after a bound). */
+  async ready(): Promise<void> {
+    const began = Date.now();
+    while (Date.now() - began < SPARE_READY_MS && this.running) {
+      if (blockedOnRead(this.proc?.pid ?? null)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Queues one frame; false when ffmpeg has not yet taken the previous one (the frame is dropped). */
+  write(frame: RgbFrame): boolean {
+    if (!this.writable()) return false;
+    // the capture buffer is reused by the next capture: the pipe gets its own copy
+    const copy = Buffer.from(frame.data);
+    this.lastFrame = copy;
+    void this.proc!.write(copy).catch(() => undefined);
+    // ffmpeg encodes a frame from a pipe only once the next one has arrived (measured:
+    // always one frame behind). While frames come steadily the next one flushes it; an
+    // isolated change (the first after a still period, a spare's keyframe) is flushed at
+    // once by writing it again, which x264 and libvpx encode as a tiny all-skip frame.
+    const now = performance.now();
+    const interval = 1000 / this.settings.frameRate;
+    const isolated = now - this.lastWriteAt > 2 * interval;
+    this.lastWriteAt = now;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => this.flush(copy), isolated ? 0 : 1.5 * interval);
+    return true;
+  }
+
+  /**
+   * Writes the last frame again when nothing was written for `idleMs`. A receiver that gets
+   * no frame for 3 s asks for a keyframe (Chrome's PLI on a frame timeout), which would
+   * cost a spare encoder every few seconds of a still screen; an unchanged frame every 2 s
+   * is a few hundred bytes and a few ms of one core. (ffmpeg still holds one frame back, so
+   * each write sends the one written before.)
+   */
+  repeatIfIdle(idleMs: number): void {
+    if (!this.lastFrame || performance.now() - this.lastWriteAt < idleMs || !this.writable()) return;
+    this.lastWriteAt = performance.now();
+    void this.proc!.write(this.lastFrame).catch(() => undefined);
+  }
+
+  private flush(frame: Buffer, tries = 0) {
+    if (!this.running) return;
+    if (!this.writable()) {
+      if (tries < 50) this.flushTimer = setTimeout(() => this.flush(frame, tries + 1), 2);
+      return;
+    }
+    void this.proc!.write(frame).catch(() => undefined);
+  }
+
+  private writable(): boolean {
+    return !!this.proc && this.running && this.proc.status === "running" && this.proc.inputBacklog() === 0;
+  }
+
   lastError(): string | undefined {
     const entries = this.proc?.logs.filter((e) => e.stream === "stderr") ?? [];
     const text = entries.slice(-3).map((e) => e.data.toString("utf8")).join("");
     return text.trim().split("\n").pop()?.trim() || undefined;
   }
 
-  /** Packets from the last keyframe on, in order; empty until the first keyframe. */
-  cachedPackets(): RtpPacket[] {
-    const frames = this.current && (this.gop.length > 0 || this.current.key) ? [...this.gop, this.current] : this.gop;
-    return frames.flatMap((f) => f.packets);
-  }
-
   async stop(): Promise<void> {
     this.running = false;
+    clearTimeout(this.flushTimer);
     const proc = this.proc;
     await proc?.stop(2000);
     try {
@@ -163,8 +227,6 @@ export class Encoder extends EventEmitter {
         /* still running after SIGKILL: leave it listed */
       }
     }
-    this.gop = [];
-    this.current = undefined;
   }
 
   private onDatagram(msg: Buffer) {
@@ -177,12 +239,10 @@ export class Encoder extends EventEmitter {
       return;
     }
     const ts = packet.header.timestamp;
-    if (!this.current || this.current.timestamp !== ts) {
-      this.finishFrame();
-      this.current = { timestamp: ts, key: false, packets: [] };
-    }
+    if (!this.current || this.current.timestamp !== ts) this.current = { timestamp: ts, key: false, packets: [] };
+    const frame = this.current;
     const key = isKeyframePayload(this.settings.codec, packet.payload);
-    if (key) this.current.key = true;
+    if (key) frame.key = true;
     if (this.settings.codec === "vp9") {
       // a VP9 frame starts at a packet with the B bit (one timestamp may carry several)
       if (packet.payload[0]! & 0x08) {
@@ -191,15 +251,186 @@ export class Encoder extends EventEmitter {
       }
       packet.payload = fixVp9Descriptor(packet.payload, this.pictureId, this.vp9Key);
     }
-    this.current.packets.push(packet);
-    this.emit("packet", packet);
+    frame.packets.push(packet);
+    this.producing = true;
+    this.emit("packet", packet, frame);
+    if (packet.header.marker) this.emit("frame", frame);
+  }
+}
+
+/** Whether a process sleeps in a pipe read (ffmpeg waiting for its first frame). */
+function blockedOnRead(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    return /pipe/.test(readFileSync(`/proc/${pid}/wchan`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The stream's encoder pipeline: damage-driven frames (FrameSource) into the active
+ * ffmpeg, a spare ffmpeg waiting to take over when a keyframe is wanted (a viewer joins,
+ * or sends PLI/FIR) or the bitrate changes. It emits "packet" for each RTP packet of the
+ * active encoder, "frame" for each complete frame, "restart" when the packets start
+ * to come from another process (new sequence numbers and timestamps), and "sourceError"
+ * when the screen cannot be captured.
+ */
+export class Encoder extends EventEmitter {
+  private active: EncoderProcess | undefined;
+  private readonly spares: EncoderProcess[] = [];
+  private spareStarting: Promise<void> | undefined;
+  /** the process that takes over with the next frame */
+  private next: EncoderProcess | undefined;
+  private keyframeWanted = false;
+  private source: FrameSource | undefined;
+  private stopped = false;
+  settings: EncoderSettings;
+  keyframesForced = 0;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private lastFailure: string | undefined;
+
+  constructor(
+    private readonly processes: ProcessManager,
+    private readonly desktop: Desktop,
+    settings: EncoderSettings,
+  ) {
+    super();
+    this.settings = { ...settings };
   }
 
-  private finishFrame() {
-    const f = this.current;
-    if (!f) return;
-    if (f.key) this.gop = [f];
-    else if (this.gop.length > 0 && this.gop.length < MAX_CACHED_FRAMES) this.gop.push(f);
-    else if (this.gop.length >= MAX_CACHED_FRAMES) this.gop = [];
+  get processId(): string | null {
+    return this.active?.proc?.id ?? null;
+  }
+
+  async start(): Promise<void> {
+    this.active = await this.launch(this.settings);
+    this.source = new FrameSource(
+      this.desktop,
+      this.settings.frameRate,
+      (frame) => this.deliver(frame),
+      (err) => this.emit("sourceError", err),
+    );
+    this.source.start();
+    this.keepAlive = setInterval(() => this.active?.repeatIfIdle(STILL_REPEAT_MS), 500);
+    this.keepAlive.unref();
+    void this.prepareSpare();
+  }
+
+  /** The next frame is a keyframe, from the spare encoder (within about one frame when it is ready). */
+  requestKeyframe(): void {
+    if (this.stopped || this.next || this.keyframeWanted) return;
+    this.keyframeWanted = true;
+    void this.takeOver();
+  }
+
+  /** A new bitrate takes effect with a keyframe from a spare started at that rate. */
+  setBitrate(kbps: number): void {
+    if (this.stopped || kbps === this.settings.bitrateKbps) return;
+    this.settings = { ...this.settings, bitrateKbps: kbps };
+    for (const old of this.spares.splice(0)) void old.stop();
+    this.keyframeWanted = true;
+    void this.prepareSpare().then(() => this.takeOver());
+  }
+
+  setFrameRate(fps: number): void {
+    this.settings = { ...this.settings, frameRate: fps };
+    this.source?.setFrameRate(fps);
+  }
+
+  lastError(): string | undefined {
+    return this.active?.lastError() ?? this.lastFailure;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.keepAlive);
+    this.source?.stop();
+    await this.spareStarting?.catch(() => undefined);
+    await Promise.all([this.active?.stop(), ...this.spares.splice(0).map((p) => p.stop()), this.next?.stop()]);
+    this.active = this.next = undefined;
+  }
+
+  private async launch(settings: EncoderSettings): Promise<EncoderProcess> {
+    const p = new EncoderProcess(this.processes, settings);
+    p.on("packet", (packet: RtpPacket) => {
+      if (p === this.active) this.emit("packet", packet);
+      else if (p === this.next) this.promote(p, packet);
+    });
+    p.on("frame", (frame: EncodedFrame) => p === this.active && this.emit("frame", frame));
+    p.on("restart", () => {
+      if (p !== this.active) return;
+      this.emit("restart");
+      this.source?.refresh();
+    });
+    p.on("exit", () => p === this.active && this.emit("exit"));
+    await p.start();
+    return p;
+  }
+
+  private prepareSpare(): Promise<void> {
+    if (this.spares.length > 0 || this.stopped) {
+      // one is ready: top the pool up in the background
+      if (this.spares.length < SPARES && !this.stopped) this.spareStarting ??= this.startSpare().finally(() => (this.spareStarting = undefined));
+      return Promise.resolve();
+    }
+    this.spareStarting ??= this.startSpare().finally(() => (this.spareStarting = undefined));
+    return this.spareStarting;
+  }
+
+  /** Starts spares until the pool is full, each matching the current settings (they may change while one starts). */
+  private async startSpare(): Promise<void> {
+    try {
+      while (!this.stopped && this.spares.length < SPARES) {
+        const settings = this.settings;
+        const p = await this.launch(settings);
+        await p.ready();
+        // the frame rate is paced by the frame source; only a changed bitrate makes a spare stale
+        if (!this.stopped && settings.bitrateKbps === this.settings.bitrateKbps) {
+          this.spares.push(p);
+          // a request that found no spare waits for this one
+          if (this.keyframeWanted && !this.next) void this.takeOver();
+        } else await p.stop();
+      }
+    } catch (err) {
+      this.lastFailure = (err as Error).message;
+    }
+  }
+
+  /** The spare takes the next frame; its first packet makes it the active encoder. */
+  private async takeOver(): Promise<void> {
+    // none ready: the first one that becomes ready takes over
+    if (this.spares.length === 0) void this.prepareSpare();
+    for (let i = 0; i < 250 && this.spares.length === 0 && !this.stopped; i++) await new Promise((r) => setTimeout(r, 20));
+    const spare = this.spares.shift();
+    if (this.stopped || !this.keyframeWanted || this.next || !spare) {
+      // no spare yet: the next one that becomes ready takes over (startSpare)
+      if (spare) this.spares.unshift(spare);
+      return;
+    }
+    this.keyframeWanted = false;
+    this.next = spare;
+    this.source?.refresh();
+    void this.prepareSpare();
+  }
+
+  private promote(p: EncoderProcess, first: RtpPacket) {
+    const old = this.active;
+    this.active = p;
+    this.next = undefined;
+    this.keyframesForced++;
+    this.emit("restart");
+    this.emit("packet", first);
+    void old?.stop();
+    void this.prepareSpare();
+  }
+
+  private deliver(frame: RgbFrame): boolean {
+    // while a spare is taking over, frames go to it only: the old encoder's last frame
+    // and the new one's keyframe must not interleave
+    const target = this.next ?? this.active;
+    if (!target) return false;
+    if (target === this.next && target.producing) return true;
+    return target.write(frame);
   }
 }

@@ -60,8 +60,8 @@ const BUTTONS: Record<number, MouseButton> = { 1: "left", 2: "middle", 3: "right
  * Applies one viewer's input to the desktop through the same Desktop methods as the HTTP
  * API, in order. Moves that pile up while the desktop is busy collapse into the latest
  * one (a pointer path needs no replay), but never across a button or key event.
- * Input errors (a display going away, an unbindable keysym) are counted, never thrown:
- * a viewer's stray event must not end its stream.
+ * Input errors (a display going away, an unbindable keysym) are counted and logged, never
+ * thrown: a viewer's stray event must not end its stream.
  */
 export class InputRelay {
   private readonly queue: InputEvent[] = [];
@@ -73,6 +73,8 @@ export class InputRelay {
   constructor(
     private readonly desktop: Desktop,
     private readonly screen: () => { width: number; height: number },
+    /** where an input failure is reported (the runtime log); repeats are counted, not each logged */
+    private readonly log: (line: string) => void = () => undefined,
   ) {}
 
   push(events: InputEvent[]): void {
@@ -91,8 +93,12 @@ export class InputRelay {
         try {
           await this.apply(ev);
           this.applied++;
-        } catch {
+        } catch (err) {
           this.errors++;
+          // the first failure and then one in a hundred: a stuck display must not flood the log
+          if (this.errors === 1 || this.errors % 100 === 0) {
+            this.log(`stream: viewer input ${ev.type} failed (${this.errors} so far): ${(err as Error).message}`);
+          }
         }
       }
     } finally {

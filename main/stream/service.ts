@@ -1,12 +1,25 @@
 import { RTCPeerConnection, type RtpPacket } from "werift";
+import which from "which";
 import type { Desktop } from "../desktop/types.js";
 import type { ProcessManager } from "../processes/manager.js";
 import { GlasspaneError, invalid } from "../shared/errors.js";
 import { withDeadline } from "../shared/deadline.js";
-import { Encoder, type EncoderSettings } from "./encoder.js";
+import { RateController } from "./adaptation.js";
+import { Encoder, type EncodedFrame, type EncoderSettings } from "./encoder.js";
 import { InputRelay } from "./input.js";
 import { Viewer, type ViewerConfig, type ViewerHost } from "./viewer.js";
-import type { IceServer, SignalingChannel, SignalingHandlers, Stream, StreamStartOptions, StreamStatus, VideoCodec } from "./types.js";
+import { WebSocketViewer, type WebSocketViewerHost } from "./websocket-viewer.js";
+import type {
+  FrameChannel,
+  FrameChannelHandlers,
+  IceServer,
+  SignalingChannel,
+  SignalingHandlers,
+  Stream,
+  StreamStartOptions,
+  StreamStatus,
+  VideoCodec,
+} from "./types.js";
 
 /** The encoder outlives the last viewer by this much, so a page reload does not restart it. */
 const DEFAULT_LINGER_MS = 5000;
@@ -21,6 +34,9 @@ interface ActiveStream {
   codec: VideoCodec;
   frameRate: number;
   bitrateKbps: number;
+  minBitrateKbps: number;
+  minFrameRate: number;
+  rate: RateController;
   keyframeIntervalMs: number;
   portRange: [number, number] | undefined;
   iceServers: IceServer[];
@@ -39,6 +55,9 @@ export class StreamService implements Stream {
   private active: ActiveStream | undefined;
   private readonly viewers = new Set<Viewer>();
   private readonly watching = new Set<Viewer>();
+  private readonly socketViewers = new Set<WebSocketViewer>();
+  private lastError: { code: string; message: string } | null = null;
+  private keyframesOnDemand = 0;
   private encoder: Encoder | undefined;
   private encoderStarting: Promise<void> | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -52,20 +71,53 @@ export class StreamService implements Stream {
     private readonly processes: ProcessManager,
     private readonly options: StreamServiceOptions = {},
   ) {
-    this.input = new InputRelay(desktop, () => this.active?.screen ?? { width: 1, height: 1 });
+    this.input = new InputRelay(desktop, () => this.active?.screen ?? { width: 1, height: 1 }, (line) => this.log(line));
     this.host = this.viewerHost();
+    this.socketHost = {
+      config: () => {
+        const a = this.active;
+        if (!a) throw new Error("the stream is not active");
+        return { codec: a.codec, frameRate: a.frameRate, screen: a.screen };
+      },
+      keyframe: () => this.encoder?.requestKeyframe(),
+      input: this.input,
+    };
+  }
+
+  private readonly socketHost: WebSocketViewerHost;
+
+  private log(line: string) {
+    try {
+      this.desktop.runtimeLog(line);
+    } catch {
+      /* logging never breaks the stream */
+    }
+  }
+
+  private fail(code: string, message: string) {
+    this.lastError = { code, message };
+    this.log(`stream: ${message}`);
   }
 
   async start(request: StreamStartOptions): Promise<StreamStatus> {
     const requested = JSON.stringify(request ?? {});
     const info = await this.desktop.displayInfo();
     const resolved = this.resolve(request ?? {}, info.display, info.resolution);
+    // refused now, not "active" and then off a few seconds later when the encoder cannot start
+    if (!which.sync("ffmpeg", { nothrow: true })) {
+      this.fail("stream_dependencies_missing", "the stream needs ffmpeg, which is not installed (apt-get install ffmpeg)");
+      throw new GlasspaneError("desktop_dependencies_missing", 503, "the stream needs ffmpeg, which is not installed; install it with: apt-get install ffmpeg", {
+        missingDependencies: ["ffmpeg"],
+      });
+    }
     if (this.active) {
       // the SDK's start carries no options: a bare start keeps the running stream as it is
       if (requested === "{}" || requested === this.active.requested) return this.snapshot();
       await this.stop("the stream was restarted with new options");
     }
     this.active = resolved;
+    this.lastError = null;
+    this.keyframesOnDemand = 0;
     warmUpWebRtc();
     // a viewer usually follows a start at once: have the encoder's first keyframe ready
     // for it (0.5-2 s of ffmpeg start-up); with nobody coming it stops after the linger
@@ -77,8 +129,10 @@ export class StreamService implements Stream {
   async stop(reason = "the stream was stopped"): Promise<StreamStatus> {
     this.active = undefined;
     for (const v of [...this.viewers]) v.disconnect(reason);
+    for (const v of [...this.socketViewers]) v.disconnect(reason);
     this.viewers.clear();
     this.watching.clear();
+    this.socketViewers.clear();
     await this.stopEncoder();
     return this.snapshot();
   }
@@ -100,13 +154,23 @@ export class StreamService implements Stream {
 
   private snapshot(): StreamStatus {
     const a = this.active;
+    const rate = a?.rate.current;
     return {
       active: a !== undefined,
       processId: this.encoder?.processId ?? null,
       windowId: null,
-      viewers: this.watching.size,
+      viewers: this.watching.size + this.socketViewers.size,
       videoCodec: a?.codec ?? null,
       frameRate: a?.frameRate ?? null,
+      websocketViewers: this.socketViewers.size,
+      bitrateKbps: rate?.bitrateKbps ?? null,
+      currentFrameRate: rate?.frameRate ?? null,
+      minBitrateKbps: a?.minBitrateKbps ?? null,
+      maxBitrateKbps: a?.bitrateKbps ?? null,
+      minFrameRate: a?.minFrameRate ?? null,
+      keyframesOnDemand: this.keyframesOnDemand + (this.encoder?.keyframesForced ?? 0),
+      receiverEstimateKbps: this.lowestEstimate() ?? null,
+      lastError: this.lastError,
     };
   }
 
@@ -131,12 +195,27 @@ export class StreamService implements Stream {
     };
   }
 
+  connectWebSocket(channel: FrameChannel): FrameChannelHandlers {
+    if (!this.active) throw new GlasspaneError("conflict", 409, "desktop streaming is not active");
+    const viewer = new WebSocketViewer(channel, this.socketHost);
+    this.socketViewers.add(viewer);
+    this.demand();
+    return {
+      message: (data) => viewer.message(data),
+      closed: () => {
+        viewer.closed();
+        this.socketViewers.delete(viewer);
+        this.demand();
+      },
+    };
+  }
+
   /**
-   * The encoder runs while a signaling socket is open (someone watches or is about to)
-   * and for a short linger after the last one closed.
+   * The encoder runs while a signaling or fallback socket is open (someone watches or is
+   * about to) and for a short linger after the last one closed.
    */
   private demand() {
-    if (this.viewers.size > 0) {
+    if (this.viewers.size > 0 || this.socketViewers.size > 0) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
       void this.ensureEncoder().catch((err) => {
@@ -145,7 +224,7 @@ export class StreamService implements Stream {
     } else if ((this.encoder || this.encoderStarting) && !this.lingerTimer) {
       this.lingerTimer = setTimeout(() => {
         this.lingerTimer = undefined;
-        if (this.viewers.size === 0) void this.stopEncoder();
+        if (this.viewers.size === 0 && this.socketViewers.size === 0) void this.stopEncoder();
       }, this.options.lingerMs ?? DEFAULT_LINGER_MS);
       this.lingerTimer.unref();
     }
@@ -169,9 +248,48 @@ export class StreamService implements Stream {
       leave: (viewer) => {
         this.watching.delete(viewer);
       },
-      cachedPackets: () => this.encoder?.cachedPackets() ?? [],
+      keyframe: () => this.encoder?.requestKeyframe(),
+      feedback: () => this.adapt(),
       input: this.input,
     };
+  }
+
+  private lowestEstimate(): number | undefined {
+    const e = [...this.watching].map((v) => v.estimateKbps).filter((k): k is number => k !== undefined);
+    return e.length > 0 ? Math.min(...e) : undefined;
+  }
+
+  /** Bytes of RTP sent per second slot over the last two seconds, for the adaptation. */
+  private readonly sentBytes: Array<{ second: number; bytes: number }> = [];
+
+  private countSent(bytes: number) {
+    const second = Math.floor(Date.now() / 1000);
+    const last = this.sentBytes[this.sentBytes.length - 1];
+    if (last?.second === second) last.bytes += bytes;
+    else {
+      this.sentBytes.push({ second, bytes });
+      if (this.sentBytes.length > 3) this.sentBytes.shift();
+    }
+  }
+
+  /** kbit/s over the last two whole seconds */
+  private sentKbps(): number {
+    const now = Math.floor(Date.now() / 1000);
+    const bytes = this.sentBytes.filter((s) => s.second === now - 1 || s.second === now - 2).reduce((n, s) => n + s.bytes, 0);
+    return (bytes * 8) / 2 / 1000;
+  }
+
+  /** The receivers' feedback moves the bitrate and frame rate within the start's bounds. */
+  private adapt() {
+    const a = this.active;
+    if (!a) return;
+    const decision = a.rate.update(
+      [...this.watching].map((v) => ({ estimateKbps: v.estimateKbps, fractionLost: v.fractionLost })),
+      this.sentKbps(),
+    );
+    if (!decision || !this.encoder) return;
+    this.encoder.setFrameRate(decision.frameRate);
+    this.encoder.setBitrate(decision.bitrateKbps);
   }
 
   private ensureEncoder(): Promise<void> {
@@ -188,11 +306,11 @@ export class StreamService implements Stream {
       width: a.screen.width,
       height: a.screen.height,
       codec: a.codec,
-      frameRate: a.frameRate,
-      bitrateKbps: a.bitrateKbps,
+      frameRate: a.rate.current.frameRate,
+      bitrateKbps: a.rate.current.bitrateKbps,
       keyframeIntervalMs: a.keyframeIntervalMs,
     };
-    const encoder = new Encoder(this.processes, settings);
+    const encoder = new Encoder(this.processes, this.desktop, settings);
     let restarted = false;
     encoder.on("restart", () => (restarted = true));
     encoder.on("packet", (packet: RtpPacket) => {
@@ -200,15 +318,29 @@ export class StreamService implements Stream {
         restarted = false;
         for (const v of this.watching) v.sourceChanged(packet);
       }
+      this.countSent(packet.payload.length + 12);
       for (const v of this.watching) v.sendRtp(packet);
     });
+    encoder.on("frame", (frame: EncodedFrame) => {
+      for (const v of this.socketViewers) v.sendFrame(frame);
+    });
     encoder.on("exit", () => void this.encoderExited(encoder));
-    await encoder.start();
+    // a capture that fails once the display has gone ends the stream with its desktop
+    encoder.on("sourceError", () => void this.followDesktop());
+    try {
+      await encoder.start();
+    } catch (err) {
+      this.fail("stream_encoder_failed", (err as Error).message);
+      await encoder.stop();
+      throw err;
+    }
     if (this.active !== a) {
       await encoder.stop();
       return;
     }
     this.encoder = encoder;
+    // viewers that went live while it started asked for a keyframe no encoder could give
+    if (this.watching.size > 0 || this.socketViewers.size > 0) encoder.requestKeyframe();
   }
 
   /**
@@ -223,7 +355,9 @@ export class StreamService implements Stream {
     this.encoderExits = [...this.encoderExits.filter((t) => now - t < 10_000), now];
     if (this.encoderExits.length >= 3) {
       this.encoderExits = [];
-      await this.stop(`the stream encoder keeps failing: ${encoder.lastError() ?? "see its process log"}`);
+      const message = `the stream encoder keeps failing: ${encoder.lastError() ?? "see its process log"}`;
+      this.fail("stream_encoder_failed", message);
+      await this.stop(message);
     }
   }
 
@@ -233,19 +367,35 @@ export class StreamService implements Stream {
     await this.encoderStarting?.catch(() => undefined);
     const encoder = this.encoder;
     this.encoder = undefined;
+    this.keyframesOnDemand += encoder?.keyframesForced ?? 0;
     await encoder?.stop();
   }
 
-  private resolve(o: StreamStartOptions, display: string, screen: { width: number; height: number }): ActiveStream {
+  private resolve(request: StreamStartOptions, display: string, screen: { width: number; height: number }): ActiveStream {
+    // what desktop start was given (streamVideoCodec, streamFrameRate, webrtcPortRange) fills what the stream start leaves out
+    const defaults = this.desktop.streamDefaults();
+    const o: StreamStartOptions = {
+      ...request,
+      videoCodec: request.videoCodec ?? (defaults.videoCodec as VideoCodec | undefined),
+      frameRate: request.frameRate ?? defaults.frameRate,
+      webrtcPortRange: request.webrtcPortRange ?? defaults.webrtcPortRange,
+    };
     const codec = o.videoCodec ?? "h264";
     if (!["h264", "vp8", "vp9"].includes(codec)) throw invalid(`videoCodec must be h264, vp8 or vp9 (got ${codec})`);
     const frameRate = o.frameRate ?? 30;
     if (!Number.isInteger(frameRate) || frameRate < 1 || frameRate > 60) throw invalid(`frameRate must be an integer from 1 to 60 (got ${frameRate})`);
     const bitrateKbps = o.bitrateKbps ?? 3000;
     if (!Number.isInteger(bitrateKbps) || bitrateKbps < 100 || bitrateKbps > 50_000) throw invalid(`bitrateKbps must be from 100 to 50000 (got ${bitrateKbps})`);
-    // a joining viewer is sent every frame since the last keyframe: 1 s of frames decodes
-    // in about half the time of 2 s (measured 0.7 vs 1.0 s to the first picture)
-    const keyframeIntervalMs = o.keyframeIntervalMs ?? 1000;
+    const minBitrateKbps = o.minBitrateKbps ?? Math.min(300, bitrateKbps);
+    if (!Number.isInteger(minBitrateKbps) || minBitrateKbps < 50 || minBitrateKbps > bitrateKbps) {
+      throw invalid(`minBitrateKbps must be from 50 to bitrateKbps (${bitrateKbps}) (got ${minBitrateKbps})`);
+    }
+    const minFrameRate = o.minFrameRate ?? Math.min(5, frameRate);
+    if (!Number.isInteger(minFrameRate) || minFrameRate < 1 || minFrameRate > frameRate) {
+      throw invalid(`minFrameRate must be from 1 to frameRate (${frameRate}) (got ${minFrameRate})`);
+    }
+    // joins and picture loss get a keyframe at once; the cadence is only a safety net
+    const keyframeIntervalMs = o.keyframeIntervalMs ?? 5000;
     if (!Number.isInteger(keyframeIntervalMs) || keyframeIntervalMs < 100 || keyframeIntervalMs > 60_000) {
       throw invalid(`keyframeIntervalMs must be from 100 to 60000 (got ${keyframeIntervalMs})`);
     }
@@ -274,13 +424,16 @@ export class StreamService implements Stream {
       codec,
       frameRate,
       bitrateKbps,
+      minBitrateKbps,
+      minFrameRate,
+      rate: new RateController({ minKbps: minBitrateKbps, maxKbps: bitrateKbps, minFrameRate, maxFrameRate: frameRate }),
       keyframeIntervalMs,
       portRange,
       iceServers,
       hostAddresses: hostAddresses ?? undefined,
       display,
       screen: { width: screen.width, height: screen.height },
-      requested: JSON.stringify(o),
+      requested: JSON.stringify(request),
     };
   }
 }

@@ -20,9 +20,13 @@ export interface StreamStartOptions {
   iceServers?: IceServer[] | null;
   /** addresses offered as host candidates; absent: every interface (loopback only when the server listens on loopback) */
   iceHostAddresses?: string[] | null;
-  /** encoder bitrate cap in kbit/s (3000) */
+  /** the highest bitrate in kbit/s, where the encoder starts (3000) */
   bitrateKbps?: number | null;
-  /** longest gap between keyframes in ms (1000); a joining viewer never waits for one */
+  /** the lowest bitrate adaptation may go to, kbit/s (300, at most bitrateKbps) */
+  minBitrateKbps?: number | null;
+  /** the lowest frame rate adaptation may go to when even the lowest bitrate is too much (5, at most frameRate) */
+  minFrameRate?: number | null;
+  /** longest gap between keyframes in ms while the screen changes (5000); joining viewers and PLI/FIR get one at once */
   keyframeIntervalMs?: number | null;
 }
 
@@ -35,6 +39,32 @@ export interface StreamStatus {
   viewers: number;
   videoCodec: VideoCodec | null;
   frameRate: number | null;
+  /** viewers on the WebSocket transport (also counted in `viewers`) */
+  websocketViewers: number;
+  /** what the encoder sends now, after adaptation to the receivers' feedback */
+  bitrateKbps: number | null;
+  currentFrameRate: number | null;
+  /** the bounds given at start */
+  minBitrateKbps: number | null;
+  maxBitrateKbps: number | null;
+  minFrameRate: number | null;
+  /** the lowest bandwidth estimate (REMB) a WebRTC viewer reports, kbit/s */
+  receiverEstimateKbps: number | null;
+  /** keyframes sent on request (joins, PLI/FIR, bitrate changes) since the stream started */
+  keyframesOnDemand: number;
+  /** why the stream or its encoder last failed */
+  lastError: { code: string; message: string } | null;
+}
+
+/** A WebSocket carrying the fallback transport: text and binary out, how much is still queued. */
+export interface FrameChannel extends SignalingChannel {
+  sendBinary(data: Buffer): void;
+  bufferedAmount(): number;
+}
+
+export interface FrameChannelHandlers {
+  message(data: string | Buffer): void;
+  closed(): void;
 }
 
 /**
@@ -60,4 +90,6 @@ export interface Stream {
   assertActive(): Promise<void>;
   /** Takes over a connected signaling socket: sends system/init and speaks the protocol. */
   connect(channel: SignalingChannel): SignalingHandlers;
+  /** Takes over a connected fallback socket (`/v1/desktop/stream/ws`): encoded frames out, input in. */
+  connectWebSocket(channel: FrameChannel): FrameChannelHandlers;
 }

@@ -1,6 +1,8 @@
 import {
   RTCPeerConnection,
   RTCRtpHeaderExtensionParameters,
+  RtcpPayloadSpecificFeedback,
+  useAbsSendTime,
   useH264,
   useSdesMid,
   useVP8,
@@ -18,6 +20,8 @@ const PLAYOUT_DELAY_URI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-
  * it is decoded instead of holding 20-100 ms in its jitter buffer.
  */
 const ZERO_PLAYOUT_DELAY = Buffer.alloc(3);
+/** RTCP payload-specific feedback format of a Full Intra Request (RFC 5104). */
+const FIR_FORMAT = 4;
 /** A signaling message larger than this is refused (an SDP is a few KB). */
 const MAX_MESSAGE_CHARS = 256 * 1024;
 
@@ -38,8 +42,10 @@ export interface ViewerHost {
   join(viewer: Viewer): void;
   /** the viewer's peer is gone */
   leave(viewer: Viewer): void;
-  /** packets from the last keyframe on, to start a new viewer's decoder at once */
-  cachedPackets(): RtpPacket[];
+  /** a keyframe is wanted now (a viewer's picture starts, or it lost one: PLI/FIR) */
+  keyframe(viewer: Viewer): void;
+  /** the receiver's bandwidth estimate changed (REMB, bits per second) */
+  feedback(viewer: Viewer): void;
   input: InputRelay;
 }
 
@@ -55,6 +61,11 @@ export class Viewer implements SignalingHandlers {
   private playoutExtId: number | undefined;
   private live = false;
   private ended = false;
+  /** the receiver's latest REMB estimate in kbit/s, if it sent one */
+  estimateKbps: number | undefined;
+  /** fraction of packets the receiver reports lost (0-1), from its receiver reports */
+  fractionLost = 0;
+  keyframeRequests = 0;
   private readonly frameRate: number;
 
   constructor(
@@ -131,7 +142,8 @@ export class Viewer implements SignalingHandlers {
     const codec = { h264: useH264, vp8: useVP8, vp9: useVP9 }[cfg.codec]();
     const pc = new RTCPeerConnection({
       codecs: { audio: [], video: [codec] },
-      headerExtensions: { video: [useSdesMid(), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })] },
+      // abs-send-time lets the browser's bandwidth estimator (REMB) see queueing delay
+      headerExtensions: { video: [useSdesMid(), useAbsSendTime(), new RTCRtpHeaderExtensionParameters({ uri: PLAYOUT_DELAY_URI })] },
       // werift defaults to a public STUN server and waits for it; only what was configured
       iceServers: cfg.iceServers.flatMap((s) =>
         (Array.isArray(s.urls) ? s.urls : [s.urls]).map((urls) => ({ urls, username: s.username ?? undefined, credential: s.credential ?? undefined })),
@@ -154,6 +166,21 @@ export class Viewer implements SignalingHandlers {
     const channel = pc.createDataChannel("data", { ordered: true });
     this.wireInput(channel);
     transceiver.sender.onReady.subscribe(() => this.startMedia(pc));
+    const sender = transceiver.sender;
+    sender.onPictureLossIndication.subscribe(() => this.wantKeyframe(pc));
+    sender.onRtcp.subscribe((rtcp) => {
+      if (this.pc !== pc) return;
+      // werift answers PLI itself (above) but not FIR (payload-specific feedback, format 4)
+      if (rtcp.type === RtcpPayloadSpecificFeedback.type && (rtcp as RtcpPayloadSpecificFeedback).feedback.count === FIR_FORMAT) this.wantKeyframe(pc);
+      const remb = Number(sender.receiverEstimatedMaxBitrate ?? 0n);
+      const lost = (sender as unknown as { remoteFractionLost?: number }).remoteFractionLost ?? 0;
+      const kbps = remb > 0 ? Math.round(remb / 1000) : undefined;
+      if (kbps !== this.estimateKbps || lost !== this.fractionLost) {
+        this.estimateKbps = kbps;
+        this.fractionLost = lost;
+        this.host.feedback(this);
+      }
+    });
     pc.connectionStateChange.subscribe((state) => {
       if ((state === "failed" || state === "closed") && this.pc === pc) this.closePeer();
     });
@@ -173,11 +200,17 @@ export class Viewer implements SignalingHandlers {
     this.playoutExtId = ext?.id;
   }
 
-  /** DTLS is up: replay the frames since the last keyframe so a picture shows at once, then go live. */
+  /** DTLS is up: go live and ask for a keyframe, so the first picture needs no replay of earlier frames. */
   private startMedia(pc: RTCPeerConnection) {
     if (this.pc !== pc || !this.sender) return;
-    for (const packet of this.host.cachedPackets()) void this.sender.sendRtp(this.stamp(packet)).catch(() => undefined);
     this.live = true;
+    this.host.keyframe(this);
+  }
+
+  private wantKeyframe(pc: RTCPeerConnection) {
+    if (this.pc !== pc || !this.live) return;
+    this.keyframeRequests++;
+    this.host.keyframe(this);
   }
 
   private stamp(packet: RtpPacket): RtpPacket {

@@ -103,9 +103,9 @@ w.size = () => [video.videoWidth, video.videoHeight];
 </script></body></html>`;
 
 /** Chromium as the tests launch it, with a persistent profile whose WebRTC ports stay in a range. */
-export async function launchViewerBrowser(): Promise<Browser> {
+export async function launchViewerBrowser(executablePath = "/usr/bin/chromium"): Promise<Browser> {
   return chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath,
     headless: true,
     args: [
       "--no-sandbox",

@@ -47,4 +47,34 @@ export function registerStreamRoutes(app: App, stream: Stream) {
       socket.on("error", () => session.closed());
     },
   );
+
+  app.get(
+    "/v1/desktop/stream/ws",
+    {
+      websocket: true,
+      schema: {
+        tags,
+        summary: "The stream over a WebSocket (for networks where WebRTC cannot connect): binary encoded frames for WebCodecs out, input in",
+      },
+      preHandler: async () => stream.assertActive(),
+    },
+    (socket) => {
+      let session;
+      try {
+        session = stream.connectWebSocket({
+          send: (text) => socket.send(text),
+          sendBinary: (data) => socket.send(data, { binary: true }),
+          bufferedAmount: () => socket.bufferedAmount,
+          close: (code, reason) => socket.close(code, reason),
+        });
+      } catch (err) {
+        socket.send(JSON.stringify({ event: "system/disconnect", payload: { message: (err as Error).message } }));
+        socket.close(1011, "stream not active");
+        return;
+      }
+      socket.on("message", (data, isBinary) => session.message(isBinary ? Buffer.from(data as Buffer) : data.toString()));
+      socket.on("close", () => session.closed());
+      socket.on("error", () => session.closed());
+    },
+  );
 }
