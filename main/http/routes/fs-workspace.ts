@@ -1,7 +1,7 @@
-import multipart from "@fastify/multipart";
+import multipart, { type Multipart } from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Volumes } from "../../volumes/types.js";
-import { invalid } from "../../shared/errors.js";
+import { GlasspaneError, invalid } from "../../shared/errors.js";
 import { LIMITS } from "../../shared/limits.js";
 import type { App } from "../app.js";
 import * as F from "../schemas/fs.js";
@@ -35,18 +35,27 @@ export function registerWorkspaceFsRoutes(app: App, volumes: Volumes) {
         if (!req.isMultipart()) throw invalid("send multipart/form-data (a form with <input type=file>)");
         const fields: { path?: string | null; volume?: string | null } = { path: req.query.path, volume: req.query.volume };
         const files: Array<{ field: string; fileName: string; path: string; size: number }> = [];
-        for await (const part of req.parts()) {
+        try {
+          for await (const part of req.parts()) await take(part);
+        } catch (err) {
+          // busboy's own parse errors ("Boundary not found", "Unexpected end of form") are the caller's malformed body
+          if (err instanceof GlasspaneError || typeof (err as { statusCode?: unknown }).statusCode === "number") throw err;
+          throw invalid(`the multipart body cannot be read: ${(err as Error).message}`);
+        }
+        return { files };
+
+        async function take(part: Multipart) {
           if (part.type === "field") {
             if (part.fieldname === "path" || part.fieldname === "volume") {
               if (files.length > 0) throw invalid(`the field "${part.fieldname}" must come before the files in the form`);
               fields[part.fieldname] = String(part.value) || undefined;
             }
-            continue;
+            return;
           }
           if (!part.filename) {
             // an <input type=file> left empty sends a part without a file name
             part.file.resume();
-            continue;
+            return;
           }
           let target;
           try {
@@ -58,7 +67,6 @@ export function registerWorkspaceFsRoutes(app: App, volumes: Volumes) {
           const written = await target.writeUploaded(fields.path, part.filename, part.file);
           files.push({ field: part.fieldname, ...written });
         }
-        return { files };
       },
     );
   });
