@@ -21,19 +21,19 @@ async function json(path: string, init?: RequestInit): Promise<any> {
 const post = (path: string, body: unknown = {}) =>
   json(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
-async function desktopProcess(name: string): Promise<{ id: string; pid: number }> {
+async function desktopProcess(name: string): Promise<{ id: string; pid: number; createdAtMs: number }> {
   const status = await json("/v1/desktop/status");
   const entry = status.processes.find((p: any) => p.name.startsWith(name) && p.running);
   assert.ok(entry, `${name} runs: ${JSON.stringify(status.processes)}`);
   const procs = (await json("/v1/processes?owner=desktop")).processes;
   const proc = procs.find((p: any) => p.pid === entry.pid);
   assert.ok(proc, `${name} (pid ${entry.pid}) is listed`);
-  return { id: proc.id, pid: entry.pid };
+  return { id: proc.id, pid: entry.pid, createdAtMs: proc.createdAtMs };
 }
 
 /** `name` once it runs and the desktop answers (a restart may be under way). */
-async function settled(name: string): Promise<{ id: string; pid: number }> {
-  let found: { id: string; pid: number } | undefined;
+async function settled(name: string): Promise<{ id: string; pid: number; createdAtMs: number }> {
+  let found: { id: string; pid: number; createdAtMs: number } | undefined;
   await eventually(`${name} runs and the desktop answers`, async () => {
     found = await desktopProcess(name).catch(() => undefined);
     return !!found && (await screenshotWorks());
@@ -120,11 +120,12 @@ describe("desktop recovery", () => {
 
   it("a killed openbox leaves none of its helpers behind", async () => {
     const openbox = await settled("openbox");
+    // the marker names this runtime's process (id and creation time): other runtimes on the machine have a proc_2 too
     const marked = () =>
       readdirSync("/proc").filter((name) => {
         if (!/^\d+$/.test(name)) return false;
         try {
-          return readFileSync(`/proc/${name}/environ`).includes(Buffer.from(`GLASSPANE_PROCESS=${openbox.id}:`)) && alive(Number(name));
+          return readFileSync(`/proc/${name}/environ`).includes(Buffer.from(`GLASSPANE_PROCESS=${openbox.id}:${openbox.createdAtMs}:`)) && alive(Number(name));
         } catch {
           return false;
         }
