@@ -86,7 +86,7 @@ after(async () => {
   await server?.stop();
 });
 
-describe("stream costs and adapts", { timeout: 240_000 }, () => {
+describe("stream costs and adapts", { timeout: 540_000 }, () => {
   it("takes desktop start's stream options as its defaults", async () => {
     const started = (await (await server.fetch("/v1/desktop/stream/start", { method: "POST" })).json()) as Status;
     assert.deepEqual([started.videoCodec, started.frameRate], ["vp8", 20]);
@@ -186,7 +186,8 @@ describe("stream costs and adapts", { timeout: 240_000 }, () => {
     const status = await streamStatus();
     assert.ok(status.bitrateKbps! >= status.minBitrateKbps!, "below the start's lowest bitrate");
     sh("tc", ["qdisc", "del", "dev", HOST_IF, "root"]);
-    await eventually("the bitrate to recover", async () => (await streamStatus()).bitrateKbps! >= Math.max(low * 2, 600), 90_000, 500);
+    // the receiver's estimate climbs back slowly (and slower on a loaded machine): wait long for it
+    await eventually("the bitrate to recover", async () => (await streamStatus()).bitrateKbps! >= Math.max(low * 2, 600), 150_000, 500);
     term.kill();
     await v.close();
   });
