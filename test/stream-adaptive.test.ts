@@ -203,8 +203,10 @@ describe("stream costs and adapts", { timeout: 240_000 }, () => {
     const page = await context.newPage();
     const patch = await ColorPatch.open(display, { x: 300, y: 200, width: 200, height: 150 }, [240, 200, 20]);
     closers.push(() => patch.close());
-    await page.goto(`${server.url}/ui/?token=${TOKEN}`, { timeout: 15_000 });
-    await page.waitForFunction(() => document.getElementById("state")?.textContent === "live (WebSocket)", null, { timeout: 30_000 });
+    await page.goto(`${server.url}/ui/?token=${TOKEN}#desktop`, { timeout: 15_000 });
+    await page.locator("#stream-state", { hasText: "live (WebSocket)" }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator("#canvas").isVisible(), true);
+    assert.equal(await page.locator("#video").isVisible(), false);
     assert.equal((await streamStatus()).websocketViewers, 1);
     const pixel = () =>
       page.evaluate(() => {
@@ -220,8 +222,16 @@ describe("stream costs and adapts", { timeout: 240_000 }, () => {
       const [r, g, b] = await pixel();
       return r! < 60 && Math.abs(g! - 60) < 40 && Math.abs(b! - 240) < 40;
     }, 15_000);
-    const box = (await page.locator("#canvas").boundingBox())!;
-    await page.mouse.move(box.x + box.width / 4, box.y + box.height / 4);
+    // input goes only while the page holds control
+    await page.locator("#take-control").click();
+    await page.locator("#give-back").waitFor({ timeout: 15_000 });
+    // where the fitted picture (object-fit: contain) is drawn inside the canvas element
+    const pic = await page.locator("#canvas").evaluate((c: HTMLCanvasElement) => {
+      const r = c.getBoundingClientRect();
+      const scale = Math.min(r.width / c.width, r.height / c.height);
+      return { left: r.left + (r.width - c.width * scale) / 2, top: r.top + (r.height - c.height * scale) / 2, width: c.width * scale, height: c.height * scale };
+    });
+    await page.mouse.move(pic.left + pic.width / 4, pic.top + pic.height / 4);
     await eventually("the pointer a quarter into the desktop", async () => {
       const p = await server.sdk.getDesktopMousePosition();
       return Math.abs(p.x - W / 4) <= 3 && Math.abs(p.y - H / 4) <= 3;
