@@ -238,6 +238,52 @@ describe("stream costs and adapts", { timeout: 240_000 }, () => {
     });
     await context.close();
   });
+
+  it("the UI switches to the WebSocket when WebRTC does not connect, and ?transport=websocket picks it", async () => {
+    await startStream({ videoCodec: "h264", frameRate: 30 });
+    const blocked = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    closers.push(() => blocked.close());
+    // WebRTC exists but can never connect: neither side learns the other's ICE candidates
+    await blocked.addInitScript(() => {
+      const Real = window.RTCPeerConnection;
+      class Unreachable extends Real {
+        override setRemoteDescription(d: RTCSessionDescriptionInit) {
+          return super.setRemoteDescription({ type: d.type, sdp: d.sdp!.split("\r\n").filter((l) => !l.startsWith("a=candidate")).join("\r\n") });
+        }
+        override addIceCandidate() {
+          return Promise.resolve();
+        }
+      }
+      Object.defineProperty(Unreachable.prototype, "onicecandidate", { get: () => null, set: () => undefined });
+      (window as any).RTCPeerConnection = Unreachable;
+    });
+    const page = await blocked.newPage();
+    const seen: string[] = [];
+    await page.exposeFunction("__state", (t: string) => seen.push(t));
+    await page.goto(`${server.url}/ui/?token=${TOKEN}#desktop`, { timeout: 15_000 });
+    await page.evaluate(() => {
+      const el = () => document.getElementById("stream-state");
+      new MutationObserver(() => (window as any).__state(el()?.textContent ?? "")).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.locator("#stream-state", { hasText: "live (WebSocket)" }).waitFor({ timeout: 45_000 });
+    assert.ok(seen.some((t) => /WebRTC did not connect/.test(t)), `it tried WebRTC first: ${JSON.stringify(seen)}`);
+    assert.equal(await page.locator("#canvas").isVisible(), true);
+    await blocked.close();
+
+    // asked for explicitly, in a browser whose WebRTC works
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    closers.push(() => context.close());
+    const asked = await context.newPage();
+    await asked.goto(`${server.url}/ui/?token=${TOKEN}&transport=websocket#desktop`, { timeout: 15_000 });
+    await asked.locator("#stream-state", { hasText: "live (WebSocket)" }).waitFor({ timeout: 30_000 });
+    // viewers counts both transports: the one viewer is the WebSocket's
+    await eventually("one viewer, on the WebSocket", async () => {
+      const st = await streamStatus();
+      return st.websocketViewers === 1 && st.viewers === 1;
+    });
+    assert.equal(await asked.locator("#video").isVisible(), false);
+    await context.close();
+  });
 });
 
 describe("stream without ffmpeg", { timeout: 120_000 }, () => {
