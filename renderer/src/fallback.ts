@@ -7,7 +7,7 @@
 // holds the lease, whichever transport plays (input on this socket would be refused with
 // control_held while the page's own lease is held).
 
-import type { LiveStream } from "./stream.js";
+import { parseEvent, type LiveStream } from "./stream.js";
 
 const HEADER_BYTES = 13;
 
@@ -62,13 +62,9 @@ export function connectFallback(opts: { url: string; canvas: HTMLCanvasElement; 
   const live: LiveStream = { screen: { width: 0, height: 0 }, closed, close: () => end("closed") };
   ws.onmessage = (m) => {
     if (typeof m.data === "string") {
-      let msg: { event?: string; payload?: any };
-      try {
-        msg = JSON.parse(m.data);
-      } catch {
-        return;
-      }
-      const p = msg.payload ?? {};
+      const msg = parseEvent(m.data);
+      if (!msg) return;
+      const p = msg.payload;
       if (msg.event === "system/init") {
         if (p.screen_size) {
           live.screen = { width: p.screen_size.width, height: p.screen_size.height };
