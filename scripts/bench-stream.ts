@@ -137,8 +137,8 @@ async function fallbackGlassToGlass(browser: import("playwright-core").Browser, 
   const patch = await ColorPatch.open(display, { x: 200, y: 150, width: 400, height: 300 }, [200, 40, 40]);
   const out: number[] = [];
   try {
-    await page.goto(`${base}/ui/?transport=websocket`, { timeout: 15_000 });
-    await page.waitForFunction(() => document.getElementById("state")?.textContent === "live (WebSocket)", null, { timeout: 30_000 });
+    await page.goto(`${base}/ui/?transport=websocket#desktop`, { timeout: 15_000 });
+    await page.locator("#stream-state", { hasText: "live (WebSocket)" }).waitFor({ timeout: 30_000 });
     const colours: Array<[number, number, number]> = [[30, 60, 230], [200, 40, 40]];
     for (let i = 0; i < TRIALS; i++) {
       const rgb = colours[i % 2]!;

@@ -204,8 +204,10 @@ describe("stream costs and adapts", { timeout: 540_000 }, () => {
     const page = await context.newPage();
     const patch = await ColorPatch.open(display, { x: 300, y: 200, width: 200, height: 150 }, [240, 200, 20]);
     closers.push(() => patch.close());
-    await page.goto(`${server.url}/ui/?token=${TOKEN}`, { timeout: 15_000 });
-    await page.waitForFunction(() => document.getElementById("state")?.textContent === "live (WebSocket)", null, { timeout: 30_000 });
+    await page.goto(`${server.url}/ui/?token=${TOKEN}#desktop`, { timeout: 15_000 });
+    await page.locator("#stream-state", { hasText: "live (WebSocket)" }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator("#canvas").isVisible(), true);
+    assert.equal(await page.locator("#video").isVisible(), false);
     assert.equal((await streamStatus()).websocketViewers, 1);
     const pixel = () =>
       page.evaluate(() => {
@@ -221,12 +223,66 @@ describe("stream costs and adapts", { timeout: 540_000 }, () => {
       const [r, g, b] = await pixel();
       return r! < 60 && Math.abs(g! - 60) < 40 && Math.abs(b! - 240) < 40;
     }, 15_000);
-    const box = (await page.locator("#canvas").boundingBox())!;
-    await page.mouse.move(box.x + box.width / 4, box.y + box.height / 4);
+    // input goes only while the page holds control
+    await page.locator("#take-control").click();
+    await page.locator("#give-back").waitFor({ timeout: 15_000 });
+    // where the fitted picture (object-fit: contain) is drawn inside the canvas element
+    const pic = await page.locator("#canvas").evaluate((c: HTMLCanvasElement) => {
+      const r = c.getBoundingClientRect();
+      const scale = Math.min(r.width / c.width, r.height / c.height);
+      return { left: r.left + (r.width - c.width * scale) / 2, top: r.top + (r.height - c.height * scale) / 2, width: c.width * scale, height: c.height * scale };
+    });
+    await page.mouse.move(pic.left + pic.width / 4, pic.top + pic.height / 4);
     await eventually("the pointer a quarter into the desktop", async () => {
       const p = await server.sdk.getDesktopMousePosition();
       return Math.abs(p.x - W / 4) <= 3 && Math.abs(p.y - H / 4) <= 3;
     });
+    await context.close();
+  });
+
+  it("the UI switches to the WebSocket when WebRTC does not connect, and ?transport=websocket picks it", async () => {
+    await startStream({ videoCodec: "h264", frameRate: 30 });
+    const blocked = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    closers.push(() => blocked.close());
+    // WebRTC exists but can never connect: neither side learns the other's ICE candidates
+    await blocked.addInitScript(() => {
+      const Real = window.RTCPeerConnection;
+      class Unreachable extends Real {
+        override setRemoteDescription(d: RTCSessionDescriptionInit) {
+          return super.setRemoteDescription({ type: d.type, sdp: d.sdp!.split("\r\n").filter((l) => !l.startsWith("a=candidate")).join("\r\n") });
+        }
+        override addIceCandidate() {
+          return Promise.resolve();
+        }
+      }
+      Object.defineProperty(Unreachable.prototype, "onicecandidate", { get: () => null, set: () => undefined });
+      (window as any).RTCPeerConnection = Unreachable;
+    });
+    const page = await blocked.newPage();
+    const seen: string[] = [];
+    await page.exposeFunction("__state", (t: string) => seen.push(t));
+    await page.goto(`${server.url}/ui/?token=${TOKEN}#desktop`, { timeout: 15_000 });
+    await page.evaluate(() => {
+      const el = () => document.getElementById("stream-state");
+      new MutationObserver(() => (window as any).__state(el()?.textContent ?? "")).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.locator("#stream-state", { hasText: "live (WebSocket)" }).waitFor({ timeout: 45_000 });
+    assert.ok(seen.some((t) => /WebRTC did not connect/.test(t)), `it tried WebRTC first: ${JSON.stringify(seen)}`);
+    assert.equal(await page.locator("#canvas").isVisible(), true);
+    await blocked.close();
+
+    // asked for explicitly, in a browser whose WebRTC works
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    closers.push(() => context.close());
+    const asked = await context.newPage();
+    await asked.goto(`${server.url}/ui/?token=${TOKEN}&transport=websocket#desktop`, { timeout: 15_000 });
+    await asked.locator("#stream-state", { hasText: "live (WebSocket)" }).waitFor({ timeout: 30_000 });
+    // viewers counts both transports: the one viewer is the WebSocket's
+    await eventually("one viewer, on the WebSocket", async () => {
+      const st = await streamStatus();
+      return st.websocketViewers === 1 && st.viewers === 1;
+    });
+    assert.equal(await asked.locator("#video").isVisible(), false);
     await context.close();
   });
 });

@@ -9,6 +9,16 @@ export interface LiveStream {
   close(): void;
 }
 
+/** A text message of the stream's sockets, `{event, payload}`; undefined when it is not JSON. */
+export function parseEvent(data: string): { event?: string; payload: any } | undefined {
+  try {
+    const msg = JSON.parse(data) as { event?: string; payload?: unknown };
+    return { event: msg?.event, payload: msg?.payload ?? {} };
+  } catch {
+    return undefined;
+  }
+}
+
 export function connectStream(opts: { url: string; video: HTMLVideoElement; onState?: (s: string) => void; onScreen?: (s: { width: number; height: number }) => void }): LiveStream {
   const ws = new WebSocket(opts.url);
   let pc: RTCPeerConnection | null = null;
@@ -23,13 +33,9 @@ export function connectStream(opts: { url: string; video: HTMLVideoElement; onSt
     endResolve(reason);
   };
   ws.onmessage = async (m) => {
-    let msg: { event?: string; payload?: any };
-    try {
-      msg = JSON.parse(m.data);
-    } catch {
-      return;
-    }
-    const p = msg.payload ?? {};
+    const msg = parseEvent(m.data);
+    if (!msg) return;
+    const p = msg.payload;
     if (msg.event === "system/init") {
       if (p.screen_size) {
         live.screen = p.screen_size;

@@ -4,6 +4,7 @@ import type { Api } from "../api.js";
 import { useLive } from "../live.js";
 import { encode, keysym, notches, toDesktop, xButton } from "../input.js";
 import { connectStream, type LiveStream } from "../stream.js";
+import { canDecode, connectFallback } from "../fallback.js";
 
 interface DesktopStatus {
   state: string;
@@ -18,6 +19,18 @@ interface DesktopStatus {
 }
 
 const HOLDER = "the Glasspane UI";
+/** How long WebRTC may take to connect before the view switches to the WebSocket transport. */
+const WEBRTC_DEADLINE_MS = 4000;
+
+type Transport = "webrtc" | "websocket";
+const LABEL: Record<Transport, string> = { webrtc: "WebRTC", websocket: "WebSocket" };
+
+/** `/ui/?transport=websocket|webrtc` picks the transport; without it the view chooses. */
+function askedTransport(): Transport | undefined {
+  const t = new URLSearchParams(location.search).get("transport");
+  return t === "webrtc" || t === "websocket" ? t : undefined;
+}
+const hasWebRtc = () => typeof (window as { RTCPeerConnection?: unknown }).RTCPeerConnection === "function";
 
 /** The live desktop: watch by default; take control to drive it with this page's mouse and keyboard. */
 export function DesktopView({ api, online }: { api: Api; online: boolean }) {
@@ -28,7 +41,9 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
   const [clip, setClip] = useState("");
   const [toDesk, setToDesk] = useState("");
   const [size, setSize] = useState({ width: 1440, height: 900 });
+  const [transport, setTransport] = useState<Transport>("webrtc");
   const video = useRef<HTMLVideoElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
   const stream = useRef<LiveStream | null>(null);
   const socket = useRef<WebSocket | null>(null);
   const screen = useRef({ width: 0, height: 0 });
@@ -45,11 +60,16 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
   const { value: status, error, reload: refresh } = live;
   const active = status?.state === "active";
 
-  // the stream: started on demand, reconnected while the desktop is active
+  // the stream: started on demand, reconnected while the desktop is active. WebRTC, or the
+  // WebSocket when WebRTC does not connect within WEBRTC_DEADLINE_MS or the browser has none
   useEffect(() => {
-    if (!online || !active || !video.current) return;
+    if (!online || !active || !video.current || !canvas.current) return;
     let stop = false;
     let retry: number | undefined;
+    let deadline: number | undefined;
+    const asked = askedTransport();
+    // once WebRTC failed to connect here, reconnections go straight to the WebSocket
+    let fellBack = false;
     const open = async () => {
       try {
         const s = await api.get<{ active: boolean }>("/v1/desktop/stream/status");
@@ -60,26 +80,54 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
         return;
       }
       if (stop) return;
-      setStreamState("connecting");
-      const live = connectStream({
-        url: api.wsUrl("/v1/desktop/stream/signaling"),
-        video: video.current!,
-        onState: (st) => setStreamState(st === "connected" ? "live" : st),
-        onScreen: (sz) => (screen.current = sz),
-      });
+      const use: Transport = asked ?? (fellBack || !hasWebRtc() ? "websocket" : "webrtc");
+      if (use === "webrtc" && !hasWebRtc()) {
+        setStreamState("this browser has no WebRTC; open /ui/?transport=websocket");
+        return;
+      }
+      if (use === "websocket" && !canDecode()) {
+        setStreamState("this browser has neither WebRTC nor WebCodecs: the stream cannot play here");
+        return;
+      }
+      setTransport(use);
+      setStreamState(`connecting (${LABEL[use]})`);
+      let connected = false;
+      const onState = (st: string) => {
+        if (st === "connected") connected = true;
+        setStreamState(st === "connected" ? `live (${LABEL[use]})` : `${st} (${LABEL[use]})`);
+      };
+      const onScreen = (sz: { width: number; height: number }) => (screen.current = sz);
+      const live =
+        use === "webrtc"
+          ? connectStream({ url: api.wsUrl("/v1/desktop/stream/signaling"), video: video.current!, onState, onScreen })
+          : connectFallback({ url: api.wsUrl("/v1/desktop/stream/ws"), canvas: canvas.current!, onState, onScreen });
       stream.current = live;
+      let timedOut = false;
+      if (use === "webrtc" && !asked) {
+        deadline = window.setTimeout(() => {
+          if (connected) return;
+          timedOut = fellBack = true;
+          live.close();
+        }, WEBRTC_DEADLINE_MS);
+      }
       const reason = await live.closed;
+      clearTimeout(deadline);
       stream.current = null;
       if (video.current) video.current.srcObject = null;
-      if (!stop) {
-        setStreamState(`stream ended (${reason}); reconnecting`);
-        retry = window.setTimeout(open, 2000);
+      if (stop) return;
+      if (timedOut) {
+        setStreamState(`WebRTC did not connect within ${WEBRTC_DEADLINE_MS / 1000} s; switching to the WebSocket`);
+        void open();
+        return;
       }
+      setStreamState(`stream ended (${reason}); reconnecting`);
+      retry = window.setTimeout(open, 2000);
     };
     void open();
     return () => {
       stop = true;
       clearTimeout(retry);
+      clearTimeout(deadline);
       stream.current?.close();
     };
   }, [api, online, active]);
@@ -124,7 +172,7 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
       const f = JSON.parse(m.data);
       if (f.type === "granted") {
         setControl("held");
-        video.current?.focus();
+        surface()?.focus();
         void refresh();
       } else if (f.type === "released") setControlNote(`control ended: ${f.reason}`);
       else if (f.type === "error") setControlNote(f.message);
@@ -146,10 +194,15 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
     const ws = socket.current;
     if (control === "held" && ws?.readyState === WebSocket.OPEN) ws.send(buf);
   };
+  // the picture the live transport draws into: the video (WebRTC) or the canvas (WebSocket)
+  const surface = (): HTMLVideoElement | HTMLCanvasElement | null => (transport === "websocket" ? canvas.current : video.current);
   const point = (e: MouseEvent) => {
-    const v = video.current!;
-    const s = screen.current.width ? screen.current : { width: v.videoWidth, height: v.videoHeight };
-    return toDesktop(e.clientX, e.clientY, v.getBoundingClientRect(), { width: v.videoWidth || s.width, height: v.videoHeight || s.height }, s);
+    const el = surface();
+    if (!el) return undefined;
+    // the picture's own size: what object-fit fits into the element's box
+    const pic = el instanceof HTMLVideoElement ? { width: el.videoWidth, height: el.videoHeight } : { width: el.width, height: el.height };
+    const s = screen.current.width ? screen.current : pic;
+    return toDesktop(e.clientX, e.clientY, el.getBoundingClientRect(), { width: pic.width || s.width, height: pic.height || s.height }, s);
   };
   const onMove = (e: MouseEvent) => {
     const p = point(e);
@@ -158,7 +211,7 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
   const onButton = (down: boolean) => (e: MouseEvent) => {
     if (control !== "held") return;
     e.preventDefault();
-    video.current?.focus();
+    surface()?.focus();
     const p = point(e);
     if (!p) return;
     send(encode.move(p.x, p.y));
@@ -183,7 +236,7 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
     send(encode.key(down, sym));
   };
   const fullscreen = async () => {
-    const el = video.current?.parentElement;
+    const el = surface()?.parentElement;
     if (!el) return;
     await el.requestFullscreen().catch(() => undefined);
     // where the browser allows it, shortcuts such as Alt+Tab and Escape go to the desktop too
@@ -200,6 +253,19 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
     });
 
   const heldByOther = status?.control && control !== "held";
+  // both pictures take the same input; only the live transport's is shown
+  const surfaceProps = {
+    tabindex: "0",
+    "data-transport": transport,
+    "aria-label": control === "held" ? "The desktop: your mouse and keyboard drive it" : "The desktop (view only)",
+    onMouseMove: onMove,
+    onMouseDown: onButton(true),
+    onMouseUp: onButton(false),
+    onContextMenu: (e: Event) => control === "held" && e.preventDefault(),
+    onWheel,
+    onKeyDown: onKey(true),
+    onKeyUp: onKey(false),
+  };
   return html`
     <section class="desktop">
       <div class="toolbar" role="toolbar" aria-label="Desktop">
@@ -231,17 +297,10 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
             autoplay
             muted
             playsinline
-            tabindex="0"
-            aria-label=${control === "held" ? "The desktop: your mouse and keyboard drive it" : "The desktop (view only)"}
-            hidden=${!active}
-            onMouseMove=${onMove}
-            onMouseDown=${onButton(true)}
-            onMouseUp=${onButton(false)}
-            onContextMenu=${(e: Event) => control === "held" && e.preventDefault()}
-            onWheel=${onWheel}
-            onKeyDown=${onKey(true)}
-            onKeyUp=${onKey(false)}
+            hidden=${!active || transport !== "webrtc"}
+            ...${surfaceProps}
           ></video>
+          <canvas id="canvas" ref=${canvas} hidden=${!active || transport !== "websocket"} ...${surfaceProps}></canvas>
           ${!active && html`<div class="empty">${status?.state === "install_required" ? html`The desktop needs programs installed: <code>${status.installCommand}</code>` : "The desktop is not running."}</div>`}
         </div>
         <aside class="side">
