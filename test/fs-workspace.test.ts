@@ -1,5 +1,6 @@
 // The file additions a chat front end needs: exists, find, append, and uploads from a real
 // browser form (Chromium through playwright-core), against a real `glasspane server`.
+import { CHROMIUM_REQUIRED_FLAGS } from "../main/browser/flags.js";
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -107,7 +108,7 @@ it("a multipart upload of three files from a real browser form arrives byte for 
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [...CHROMIUM_REQUIRED_FLAGS],
     timeout: 60_000,
   });
   const page = await browser.newPage();

@@ -3,6 +3,7 @@
 // the server under test. Tests and the stream benchmark share it.
 import { build } from "esbuild";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROMIUM_REQUIRED_FLAGS } from "../../main/browser/flags.js";
 import { XConnection } from "../../main/desktop/x11/connection.js";
 import { repoRoot } from "./server.js";
 
@@ -108,12 +109,7 @@ export async function launchViewerBrowser(executablePath = "/usr/bin/chromium"):
     executablePath,
     headless: true,
     args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
+      ...CHROMIUM_REQUIRED_FLAGS,
       "--autoplay-policy=no-user-gesture-required",
       "--allow-loopback-in-peer-connection",
       // the page is fulfilled by the test, which Chromium counts as a public origin reaching loopback
