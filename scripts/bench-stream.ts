@@ -28,9 +28,12 @@ const TRIALS = Number(process.env.BENCH_STREAM_TRIALS ?? 30);
 const CODEC = process.env.BENCH_STREAM_CODEC ?? "h264";
 const FPS = Number(process.env.BENCH_STREAM_FPS ?? 30);
 const KEYFRAME_MS = process.env.BENCH_STREAM_KEYFRAME_MS ? Number(process.env.BENCH_STREAM_KEYFRAME_MS) : undefined;
+/** BENCH_STREAM_ONLY=fallback measures only the WebSocket transport */
+const ONLY = process.env.BENCH_STREAM_ONLY;
 const W = 1440;
 const H = 900;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const stage = (name: string) => console.error(`[bench:stream ${new Date().toISOString().slice(11, 19)}] ${name}`);
 
 interface Row {
   what: string;
@@ -134,23 +137,31 @@ async function fallbackGlassToGlass(browser: import("playwright-core").Browser, 
     w.arm = (x: number, y: number, rgb: number[]) => (w.__seen = new Promise((resolve) => (w.__watch = { x, y, rgb, resolve })));
   });
   const page = await context.newPage();
+  page.on("crash", () => stage("fallback: the page crashed"));
+  page.on("pageerror", (err) => stage(`fallback: page error ${err.message}`));
+  stage("fallback: page open");
   const patch = await ColorPatch.open(display, { x: 200, y: 150, width: 400, height: 300 }, [200, 40, 40]);
   const out: number[] = [];
   try {
     await page.goto(`${base}/ui/?transport=websocket#desktop`, { timeout: 15_000 });
     await page.locator("#stream-state", { hasText: "live (WebSocket)" }).waitFor({ timeout: 30_000 });
+    stage("fallback: live");
     const colours: Array<[number, number, number]> = [[30, 60, 230], [200, 40, 40]];
     for (let i = 0; i < TRIALS; i++) {
       const rgb = colours[i % 2]!;
       await sleep(80 + Math.random() * 120);
-      await page.evaluate(([rgb]) => (window as any).arm(400, 300, rgb), [rgb] as const);
+      await page.evaluate(([rgb]) => void (window as any).arm(400, 300, rgb), [rgb] as const);
       const changed = await patch.set(rgb);
       const at = (await page.evaluate(() => Promise.race([(window as any).__seen, new Promise((r) => setTimeout(() => r(null), 5000))]))) as number | null;
       if (at !== null) out.push(at - changed);
+      if (at !== null && at - changed > 200) stage(`fallback: trial ${i} took ${at - changed} ms`);
+      else stage(`fallback: trial ${i} saw no change within 5 s`);
     }
+  } catch (err) {
+    stage(`fallback: ${(err as Error).message}`);
   } finally {
     patch.close();
-    await context.close();
+    await context.close().catch(() => undefined);
   }
   return out;
 }
@@ -169,108 +180,118 @@ async function main() {
     await server.fetch("/v1/desktop/stream/start", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ videoCodec: CODEC, frameRate: FPS, keyframeIntervalMs: KEYFRAME_MS }) });
     const patch = await ColorPatch.open(display, { x: 200, y: 150, width: 400, height: 300 }, [200, 40, 40]);
 
-    // time to first frame: the first viewer right after the start, then joins to a running stream
-    const cold: number[] = [];
-    const warm: number[] = [];
-    const ice: number[] = [];
-    let main: StreamViewer | undefined;
-    for (let i = 0; i < 6; i++) {
-      const v = await openViewer(browser, server.url);
-      const t = await v.waitForPicture();
-      (i === 0 ? cold : warm).push(t.firstFrameAt - t.t0);
-      ice.push(t.connectedAt - t.t0);
-      if (i === 0) main = v;
-      else await v.close();
-    }
-    rows.push({ what: "first frame, first viewer after start", unit: "ms", values: cold });
-    rows.push({ what: "first frame, encoder running", unit: "ms", values: warm, target: "< 1000" });
-    rows.push({ what: "signaling + ICE + DTLS", unit: "ms", values: ice });
-    const v = main!;
-
-    // glass-to-glass
-    const colours: Array<[number, number, number]> = [[30, 60, 230], [200, 40, 40]];
-    const g2g: number[] = [];
-    const g2gBrowser: number[] = [];
-    await v.waitPixel(400, 300, colours[1]!);
-    for (let i = 0; i < TRIALS; i++) {
-      const rgb = colours[i % 2]!;
-      await sleep(80 + Math.random() * 120);
-      const seen = await v.arm(400, 300, rgb, { tolerance: 40 });
-      const changed = await patch.set(rgb);
-      const { at, received } = await seen();
-      g2g.push(at - changed);
-      if (received !== null) g2gBrowser.push(at - received);
-    }
-    rows.push({ what: "glass-to-glass", unit: "ms", values: g2g, target: "< 45" });
-    rows.push({ what: "  of which last packet -> presented", unit: "ms", values: g2gBrowser });
-
-    // input-to-photon: the cursor moves onto the solid patch
-    const i2p: number[] = [];
-    const i2pBrowser: number[] = [];
-    let i2pMissed = 0;
-    const rgb = colours[(TRIALS - 1) % 2]!;
-    for (let i = 0; i < TRIALS; i++) {
-      await v.page.evaluate(() => (window as any).session.moveMouse(1000, 700));
-      // a trial whose cursor-free picture never shows is left out (and counted below)
-      const clear = await v.waitPixel(390, 290, rgb, { tolerance: 40, size: [24, 24] }).then(() => true, () => false);
-      if (!clear) {
-        i2pMissed++;
-        continue;
+    if (ONLY !== "fallback") {
+      stage("first frame");
+      // time to first frame: the first viewer right after the start, then joins to a running stream
+      const cold: number[] = [];
+      const warm: number[] = [];
+      const ice: number[] = [];
+      let main: StreamViewer | undefined;
+      for (let i = 0; i < 6; i++) {
+        const v = await openViewer(browser, server.url);
+        const t = await v.waitForPicture();
+        (i === 0 ? cold : warm).push(t.firstFrameAt - t.t0);
+        ice.push(t.connectedAt - t.t0);
+        if (i === 0) main = v;
+        else await v.close();
       }
-      await sleep(80 + Math.random() * 120);
-      const r = await v.page.evaluate(([box, rgb]) => (window as any).moveAndWatch(400, 300, box, rgb, 40), [{ x: 390, y: 290, w: 24, h: 24 }, rgb] as const);
-      i2p.push(r.ms);
-      if (r.inBrowser !== null) i2pBrowser.push(r.inBrowser);
+      rows.push({ what: "first frame, first viewer after start", unit: "ms", values: cold });
+      rows.push({ what: "first frame, encoder running", unit: "ms", values: warm, target: "< 1000" });
+      rows.push({ what: "signaling + ICE + DTLS", unit: "ms", values: ice });
+      const v = main!;
+
+      stage("glass-to-glass");
+      // glass-to-glass
+      const colours: Array<[number, number, number]> = [[30, 60, 230], [200, 40, 40]];
+      const g2g: number[] = [];
+      const g2gBrowser: number[] = [];
+      await v.waitPixel(400, 300, colours[1]!);
+      for (let i = 0; i < TRIALS; i++) {
+        const rgb = colours[i % 2]!;
+        await sleep(80 + Math.random() * 120);
+        const seen = await v.arm(400, 300, rgb, { tolerance: 40 });
+        const changed = await patch.set(rgb);
+        const { at, received } = await seen();
+        g2g.push(at - changed);
+        if (received !== null) g2gBrowser.push(at - received);
+      }
+      rows.push({ what: "glass-to-glass", unit: "ms", values: g2g, target: "< 45" });
+      rows.push({ what: "  of which last packet -> presented", unit: "ms", values: g2gBrowser });
+
+      stage("input-to-photon");
+      // input-to-photon: the cursor moves onto the solid patch
+      const i2p: number[] = [];
+      const i2pBrowser: number[] = [];
+      let i2pMissed = 0;
+      const rgb = colours[(TRIALS - 1) % 2]!;
+      for (let i = 0; i < TRIALS; i++) {
+        await v.page.evaluate(() => (window as any).session.moveMouse(1000, 700));
+        // a trial whose cursor-free picture never shows is left out (and counted below)
+        const clear = await v.waitPixel(390, 290, rgb, { tolerance: 40, size: [24, 24] }).then(() => true, () => false);
+        if (!clear) {
+          i2pMissed++;
+          continue;
+        }
+        await sleep(80 + Math.random() * 120);
+        const r = await v.page.evaluate(([box, rgb]) => (window as any).moveAndWatch(400, 300, box, rgb, 40), [{ x: 390, y: 290, w: 24, h: 24 }, rgb] as const);
+        i2p.push(r.ms);
+        if (r.inBrowser !== null) i2pBrowser.push(r.inBrowser);
+      }
+      rows.push({ what: "input-to-photon", unit: "ms", values: i2p, target: "< 45" });
+      if (i2pMissed > 0) extra.push(`input-to-photon: ${i2pMissed} trials left out (the cursor-free picture did not show within 10 s)`);
+      rows.push({ what: "  of which last packet -> presented", unit: "ms", values: i2pBrowser });
+      patch.close();
+
+      stage("still desktop");
+      // a mostly still desktop: decoded fps and encoder CPU
+      await v.page.evaluate(() => (window as any).session.moveMouse(1000, 700));
+      await sleep(1000);
+      await encoderPid(server.url);
+      const a = await v.inbound();
+      const [stillCpu, serverStill] = await Promise.all([cpuShare(allEncodersCpu, 10_000), cpuShare(() => cpuSeconds(serverPid), 10_000)]);
+      const b = await v.inbound();
+      rows.push({ what: "decoded fps, still desktop", unit: "fps", values: [((b!.framesDecoded - a!.framesDecoded) * 1000) / 10_000], target: `${FPS}` });
+      rows.push({ what: "encoder CPU (all ffmpeg), still desktop", unit: "% core", values: stillCpu.map((c) => c * 100), target: "< 3" });
+      rows.push({ what: "server (node) CPU, still desktop", unit: "% core", values: serverStill.map((c) => c * 100) });
+
+      stage("first change after still");
+      // the first change after 10 s of stillness (the CPU sample above was the first still period)
+      const firstChange: number[] = [];
+      const patch2 = await ColorPatch.open(display, { x: 700, y: 400, width: 300, height: 200 }, [240, 240, 240]);
+      await v.waitPixel(850, 500, [240, 240, 240]);
+      for (let i = 0; i < 3; i++) {
+        await sleep(10_000);
+        const rgb = colours[i % 2]!;
+        const seen = await v.arm(850, 500, rgb, { tolerance: 40 });
+        const changed = await patch2.set(rgb);
+        firstChange.push((await seen()).at - changed);
+      }
+      patch2.close();
+      rows.push({ what: "first change after 10 s still -> decoded", unit: "ms", values: firstChange, target: "< 40" });
+
+      stage("keyframe after PLI");
+      rows.push({ what: "keyframe after PLI", unit: "ms", values: await keyframeAfterPli(server.url, CODEC as VideoCodec, 15), target: "< 100" });
+
+      stage("busy desktop");
+      // a busy desktop: a terminal scrolling as fast as it can
+      const term = spawn("xterm", ["-geometry", "180x50+0+0", "-e", "sh", "-c", "while :; do ls -la /usr/bin /usr/lib; done"], { env: { ...process.env, DISPLAY: display }, stdio: "ignore" });
+      term.on("error", () => undefined);
+      children.push(term);
+      await sleep(1500);
+      const c = await v.inbound();
+      const [busyCpu, serverBusy] = await Promise.all([cpuShare(allEncodersCpu, 10_000), cpuShare(() => cpuSeconds(serverPid), 10_000)]);
+      const d = await v.inbound();
+      rows.push({ what: "decoded fps, busy desktop", unit: "fps", values: [((d!.framesDecoded - c!.framesDecoded) * 1000) / 10_000], target: `${FPS}` });
+      rows.push({ what: "encoder CPU (all ffmpeg), busy desktop", unit: "% core", values: busyCpu.map((x) => x * 100) });
+      rows.push({ what: "server (node) CPU, busy desktop", unit: "% core", values: serverBusy.map((x) => x * 100) });
+      extra.push(`busy desktop: freezes ${d!.freezeCount - c!.freezeCount}, frames dropped ${d!.framesDropped - c!.framesDropped}, packets lost ${d!.packetsLost - c!.packetsLost}`);
+      const jb = d!.jitterBufferEmittedCount ? ((d!.jitterBufferDelay ?? 0) / d!.jitterBufferEmittedCount) * 1000 : NaN;
+      extra.push(`average jitter-buffer delay ${jb.toFixed(1)} ms`);
+      term.kill();
+      await v.close();
+      await sleep(1000);
     }
-    rows.push({ what: "input-to-photon", unit: "ms", values: i2p, target: "< 45" });
-    if (i2pMissed > 0) extra.push(`input-to-photon: ${i2pMissed} trials left out (the cursor-free picture did not show within 10 s)`);
-    rows.push({ what: "  of which last packet -> presented", unit: "ms", values: i2pBrowser });
-    patch.close();
-
-    // a mostly still desktop: decoded fps and encoder CPU
-    await v.page.evaluate(() => (window as any).session.moveMouse(1000, 700));
-    await sleep(1000);
-    await encoderPid(server.url);
-    const a = await v.inbound();
-    const [stillCpu, serverStill] = await Promise.all([cpuShare(allEncodersCpu, 10_000), cpuShare(() => cpuSeconds(serverPid), 10_000)]);
-    const b = await v.inbound();
-    rows.push({ what: "decoded fps, still desktop", unit: "fps", values: [((b!.framesDecoded - a!.framesDecoded) * 1000) / 10_000], target: `${FPS}` });
-    rows.push({ what: "encoder CPU (all ffmpeg), still desktop", unit: "% core", values: stillCpu.map((c) => c * 100), target: "< 3" });
-    rows.push({ what: "server (node) CPU, still desktop", unit: "% core", values: serverStill.map((c) => c * 100) });
-
-    // the first change after 10 s of stillness (the CPU sample above was the first still period)
-    const firstChange: number[] = [];
-    const patch2 = await ColorPatch.open(display, { x: 700, y: 400, width: 300, height: 200 }, [240, 240, 240]);
-    await v.waitPixel(850, 500, [240, 240, 240]);
-    for (let i = 0; i < 3; i++) {
-      await sleep(10_000);
-      const rgb = colours[i % 2]!;
-      const seen = await v.arm(850, 500, rgb, { tolerance: 40 });
-      const changed = await patch2.set(rgb);
-      firstChange.push((await seen()).at - changed);
-    }
-    patch2.close();
-    rows.push({ what: "first change after 10 s still -> decoded", unit: "ms", values: firstChange, target: "< 40" });
-
-    rows.push({ what: "keyframe after PLI", unit: "ms", values: await keyframeAfterPli(server.url, CODEC as VideoCodec, 15), target: "< 100" });
-
-    // a busy desktop: a terminal scrolling as fast as it can
-    const term = spawn("xterm", ["-geometry", "180x50+0+0", "-e", "sh", "-c", "while :; do ls -la /usr/bin /usr/lib; done"], { env: { ...process.env, DISPLAY: display }, stdio: "ignore" });
-    term.on("error", () => undefined);
-    children.push(term);
-    await sleep(1500);
-    const c = await v.inbound();
-    const [busyCpu, serverBusy] = await Promise.all([cpuShare(allEncodersCpu, 10_000), cpuShare(() => cpuSeconds(serverPid), 10_000)]);
-    const d = await v.inbound();
-    rows.push({ what: "decoded fps, busy desktop", unit: "fps", values: [((d!.framesDecoded - c!.framesDecoded) * 1000) / 10_000], target: `${FPS}` });
-    rows.push({ what: "encoder CPU (all ffmpeg), busy desktop", unit: "% core", values: busyCpu.map((x) => x * 100) });
-    rows.push({ what: "server (node) CPU, busy desktop", unit: "% core", values: serverBusy.map((x) => x * 100) });
-    extra.push(`busy desktop: freezes ${d!.freezeCount - c!.freezeCount}, frames dropped ${d!.framesDropped - c!.framesDropped}, packets lost ${d!.packetsLost - c!.packetsLost}`);
-    const jb = d!.jitterBufferEmittedCount ? ((d!.jitterBufferDelay ?? 0) / d!.jitterBufferEmittedCount) * 1000 : NaN;
-    extra.push(`average jitter-buffer delay ${jb.toFixed(1)} ms`);
-    term.kill();
-    await v.close();
-    await sleep(1000);
+    stage("fallback");
     rows.push({ what: "fallback (WebSocket) glass-to-glass", unit: "ms", values: await fallbackGlassToGlass(browser, server.url, display), target: "< 60 median" });
   } finally {
     for (const c of children) c.kill();

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { prepareStateDir } from "./state-dir.js";
 import { LIMITS } from "../shared/limits.js";
 import { checkInteger, checkLength } from "../shared/check-limits.js";
@@ -678,6 +678,9 @@ function findFreeDisplay(from: number): number {
     if (existsSync(lock)) {
       const pid = Number.parseInt(readFileSync(lock, "utf8").trim(), 10);
       if (pid > 0 && processAlive(pid)) continue;
+      // a dead server's socket would pass for the new server's before it listens
+      rmSync(`/tmp/.X11-unix/X${n}`, { force: true });
+      rmSync(lock, { force: true });
     } else if (existsSync(`/tmp/.X11-unix/X${n}`)) {
       continue;
     }

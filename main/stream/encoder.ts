@@ -34,6 +34,8 @@ const SPARE_READY_MS = 3000;
 const SPARES = 2;
 /** On a still screen the last frame is sent again this often (under a receiver's 3 s frame timeout). */
 const STILL_REPEAT_MS = 2000;
+/** Retries, 2 ms apart, of the write that pushes an isolated frame out of ffmpeg (about 1 s). */
+const FLUSH_TRIES = 500;
 
 /**
  * The ffmpeg command line: raw RGB frames on stdin (written only when the screen changed),
@@ -100,6 +102,8 @@ class EncoderProcess extends EventEmitter {
   proc: ManagedProcess | undefined;
   private running = false;
   private current: EncodedFrame | undefined;
+  private currentDone = false;
+  private rawTimestamp = -1;
   private pictureId = 0;
   private vp9Key = false;
   /** packets have arrived: this process has encoded at least one frame */
@@ -191,9 +195,12 @@ class EncoderProcess extends EventEmitter {
   }
 
   private flush(frame: Buffer, tries = 0) {
-    if (!this.running) return;
+    // a newer frame flushes this one itself
+    if (!this.running || frame !== this.lastFrame) return;
     if (!this.writable()) {
-      if (tries < 50) this.flushTimer = setTimeout(() => this.flush(frame, tries + 1), 2);
+      // a 1440x900 frame is 3.9 MB: ffmpeg may take 100 ms or more of a loaded machine to
+      // read it, and a flush given up leaves the change inside ffmpeg until the still repeat
+      if (tries < FLUSH_TRIES) this.flushTimer = setTimeout(() => this.flush(frame, tries + 1), 2);
       return;
     }
     void this.proc!.write(frame).catch(() => undefined);
@@ -239,7 +246,17 @@ class EncoderProcess extends EventEmitter {
       return;
     }
     const ts = packet.header.timestamp;
-    if (!this.current || this.current.timestamp !== ts) this.current = { timestamp: ts, key: false, packets: [] };
+    // a marker ends a frame even when the next has the same timestamp (two frames read
+    // within the same wall-clock tick)
+    if (!this.current || this.rawTimestamp !== ts || this.currentDone) {
+      // a receiver takes packets of one timestamp for one picture: the second frame of a tick moves on by one
+      const prev = this.current?.timestamp;
+      const out = prev === undefined || ((ts - prev) | 0) > 0 ? ts : (prev + 1) >>> 0;
+      this.rawTimestamp = ts;
+      this.current = { timestamp: out, key: false, packets: [] };
+      this.currentDone = false;
+    }
+    packet.header.timestamp = this.current.timestamp;
     const frame = this.current;
     const key = isKeyframePayload(this.settings.codec, packet.payload);
     if (key) frame.key = true;
@@ -254,7 +271,10 @@ class EncoderProcess extends EventEmitter {
     frame.packets.push(packet);
     this.producing = true;
     this.emit("packet", packet, frame);
-    if (packet.header.marker) this.emit("frame", frame);
+    if (packet.header.marker) {
+      this.currentDone = true;
+      this.emit("frame", frame);
+    }
   }
 }
 
@@ -283,6 +303,12 @@ export class Encoder extends EventEmitter {
   /** the process that takes over with the next frame */
   private next: EncoderProcess | undefined;
   private keyframeWanted = false;
+  /**
+   * Until a viewer is live (or after the last has gone) no frame is captured for the
+   * encoder: nobody could use it, and the first frame a viewer gets is then the active
+   * encoder's own first frame, a keyframe, with no spare needed.
+   */
+  private held = true;
   private source: FrameSource | undefined;
   private stopped = false;
   settings: EncoderSettings;
@@ -320,6 +346,12 @@ export class Encoder extends EventEmitter {
   /** The next frame is a keyframe, from the spare encoder (within about one frame when it is ready). */
   requestKeyframe(): void {
     if (this.stopped || this.next || this.keyframeWanted) return;
+    this.held = false;
+    if (this.active && !this.active.producing) {
+      // it has encoded nothing yet: its first frame is a keyframe
+      this.source?.refresh();
+      return;
+    }
     this.keyframeWanted = true;
     void this.takeOver();
   }
@@ -331,6 +363,11 @@ export class Encoder extends EventEmitter {
     for (const old of this.spares.splice(0)) void old.stop();
     this.keyframeWanted = true;
     void this.prepareSpare().then(() => this.takeOver());
+  }
+
+  /** Nobody watches: capture and encode nothing until the next keyframe request. */
+  hold(): void {
+    this.held = true;
   }
 
   setFrameRate(fps: number): void {
@@ -428,6 +465,7 @@ export class Encoder extends EventEmitter {
   private deliver(frame: RgbFrame): boolean {
     // while a spare is taking over, frames go to it only: the old encoder's last frame
     // and the new one's keyframe must not interleave
+    if (this.held) return true;
     const target = this.next ?? this.active;
     if (!target) return false;
     if (target === this.next && target.producing) return true;

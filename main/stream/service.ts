@@ -205,6 +205,7 @@ export class StreamService implements Stream {
       closed: () => {
         viewer.closed();
         this.socketViewers.delete(viewer);
+        if (this.watching.size === 0 && this.socketViewers.size === 0) this.encoder?.hold();
         this.demand();
       },
     };
@@ -247,6 +248,7 @@ export class StreamService implements Stream {
       },
       leave: (viewer) => {
         this.watching.delete(viewer);
+        if (this.watching.size === 0 && this.socketViewers.size === 0) this.encoder?.hold();
       },
       keyframe: () => this.encoder?.requestKeyframe(),
       feedback: () => this.adapt(),
@@ -288,6 +290,9 @@ export class StreamService implements Stream {
       this.sentKbps(),
     );
     if (!decision || !this.encoder) return;
+    const est = this.lowestEstimate();
+    const lost = Math.max(0, ...[...this.watching].map((v) => v.fractionLost));
+    this.log(`stream: now ${decision.bitrateKbps} kbit/s at ${decision.frameRate} fps (receiver estimate ${est ?? "none"} kbit/s, sent ${Math.round(this.sentKbps())} kbit/s, loss ${(lost * 100).toFixed(0)} %)`);
     this.encoder.setFrameRate(decision.frameRate);
     this.encoder.setBitrate(decision.bitrateKbps);
   }
