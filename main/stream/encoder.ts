@@ -1,7 +1,6 @@
 import { createSocket, type Socket } from "node:dgram";
 import { EventEmitter, once } from "node:events";
 import { RtpPacket } from "werift";
-import { readFileSync } from "node:fs";
 import type { RgbFrame, Desktop } from "../desktop/types.js";
 import type { ManagedProcess, ProcessManager } from "../processes/manager.js";
 import { GlasspaneError } from "../shared/errors.js";
@@ -25,7 +24,7 @@ export interface EncoderSettings {
  */
 const RECV_BUFFER_BYTES = 4 << 20;
 const RTP_PACKET_SIZE = 1200;
-/** How long a spare encoder may take to be ready to read its first frame. */
+/** How long a spare encoder may take to start and encode its warm-up frames. */
 const SPARE_READY_MS = 3000;
 /**
  * Spares kept waiting. Starting ffmpeg takes 0.3-3 s on a loaded 2-core machine, so with
@@ -36,6 +35,8 @@ const SPARES = 2;
 const STILL_REPEAT_MS = 2000;
 /** Retries, 2 ms apart, of the write that pushes an isolated frame out of ffmpeg (about 1 s). */
 const FLUSH_TRIES = 500;
+/** ffmpeg holds one or two frames back at its start: three make sure the first comes out */
+const WARM_UP_FRAMES = 3;
 
 /**
  * The ffmpeg command line: raw RGB frames on stdin (written only when the screen changed),
@@ -57,7 +58,9 @@ export function encoderArgs(s: EncoderSettings, port: number): string[] {
     // third and luma, the text, is untouched
     "-sws_flags", "neighbor",
   ];
-  const common = ["-pix_fmt", "yuv420p", "-g", String(gop), "-b:v", rate, "-maxrate", rate, "-bufsize", `${Math.max(50, Math.round(s.bitrateKbps / 3))}k`];
+  // a spare encodes warm-up frames (so x264/libvpx is open before it is needed); the
+  // first real one after them is forced to be a keyframe
+  const common = ["-force_key_frames", `expr:eq(n,${WARM_UP_FRAMES})`, "-pix_fmt", "yuv420p", "-g", String(gop), "-b:v", rate, "-maxrate", rate, "-bufsize", `${Math.max(50, Math.round(s.bitrateKbps / 3))}k`];
   let video: string[];
   switch (s.codec) {
     case "h264":
@@ -152,13 +155,22 @@ class EncoderProcess extends EventEmitter {
     });
   }
 
-  /** Resolves once ffmpeg has loaded and waits on its first read (or after a bound). */
-  async ready(): Promise<void> {
-    const began = Date.now();
-    while (Date.now() - began < SPARE_READY_MS && this.running) {
-      if (blockedOnRead(this.proc?.pid ?? null)) return;
-      await new Promise((r) => setTimeout(r, 20));
+  /**
+   * Spares only: opening the encoder happens on ffmpeg's first frame and costs tens of ms,
+   * which a keyframe request would otherwise wait for. Black frames make ffmpeg open it
+   * and encode the first (their output is never sent); the first real frame is a forced
+   * keyframe (encoderArgs), and the spare takes over with it.
+   */
+  async warmUp(): Promise<void> {
+    const black = Buffer.alloc(this.settings.width * this.settings.height * 3);
+    for (let i = 0; i < WARM_UP_FRAMES && this.running; i++) {
+      for (let t = 0; t < 150 && this.running && !this.writable(); t++) await new Promise((r) => setTimeout(r, 20));
+      if (!this.writable()) return;
+      await this.proc!.write(black).catch(() => undefined);
     }
+    const began = Date.now();
+    while (this.running && !this.producing && Date.now() - began < SPARE_READY_MS) await new Promise((r) => setTimeout(r, 20));
+    this.lastWriteAt = -Infinity;
   }
 
   /** Queues one frame; false when ffmpeg has not yet taken the previous one (the frame is dropped). */
@@ -278,16 +290,6 @@ class EncoderProcess extends EventEmitter {
   }
 }
 
-/** Whether a process sleeps in a pipe read (ffmpeg waiting for its first frame). */
-function blockedOnRead(pid: number | null): boolean {
-  if (!pid) return false;
-  try {
-    return /pipe/.test(readFileSync(`/proc/${pid}/wchan`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The stream's encoder pipeline: damage-driven frames (FrameSource) into the active
  * ffmpeg, a spare ffmpeg waiting to take over when a keyframe is wanted (a viewer joins,
@@ -392,7 +394,8 @@ export class Encoder extends EventEmitter {
     const p = new EncoderProcess(this.processes, settings);
     p.on("packet", (packet: RtpPacket) => {
       if (p === this.active) this.emit("packet", packet);
-      else if (p === this.next) this.promote(p, packet);
+      // a spare's warm-up frame may still come out: it takes over with its keyframe
+      else if (p === this.next && isKeyframePayload(p.settings.codec, packet.payload)) this.promote(p, packet);
     });
     p.on("frame", (frame: EncodedFrame) => p === this.active && this.emit("frame", frame));
     p.on("restart", () => {
@@ -421,7 +424,7 @@ export class Encoder extends EventEmitter {
       while (!this.stopped && this.spares.length < SPARES) {
         const settings = this.settings;
         const p = await this.launch(settings);
-        await p.ready();
+        await p.warmUp();
         // the frame rate is paced by the frame source; only a changed bitrate makes a spare stale
         if (!this.stopped && settings.bitrateKbps === this.settings.bitrateKbps) {
           this.spares.push(p);
@@ -468,7 +471,6 @@ export class Encoder extends EventEmitter {
     if (this.held) return true;
     const target = this.next ?? this.active;
     if (!target) return false;
-    if (target === this.next && target.producing) return true;
     return target.write(frame);
   }
 }

@@ -4,7 +4,7 @@ import type { Desktop } from "../desktop/types.js";
 import type { ProcessManager } from "../processes/manager.js";
 import { GlasspaneError, invalid } from "../shared/errors.js";
 import { withDeadline } from "../shared/deadline.js";
-import { RateController } from "./adaptation.js";
+import { congestionSignal, RateController } from "./adaptation.js";
 import { Encoder, type EncodedFrame, type EncoderSettings } from "./encoder.js";
 import { InputRelay } from "./input.js";
 import { Viewer, type ViewerConfig, type ViewerHost } from "./viewer.js";
@@ -61,6 +61,8 @@ export class StreamService implements Stream {
   private encoder: Encoder | undefined;
   private encoderStarting: Promise<void> | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** feedback that stops changing (a loss that ended) must still let the rate climb back */
+  private adaptTimer: NodeJS.Timeout | undefined;
   private encoderExits: number[] = [];
   /** All viewers drive the one desktop through one ordered relay. */
   private readonly input: InputRelay;
@@ -281,13 +283,27 @@ export class StreamService implements Stream {
     return (bytes * 8) / 2 / 1000;
   }
 
+  /** Each viewer's last estimate, and when it last fell below what was sent. */
+  private readonly estimates = new WeakMap<Viewer, { kbps: number | undefined; congestedAt?: number }>();
+
+  private congestion(v: Viewer, sentKbps: number): number | undefined {
+    const seen = this.estimates.get(v) ?? { kbps: undefined };
+    if (v.estimateKbps !== seen.kbps) {
+      if (congestionSignal(seen.kbps, v.estimateKbps, sentKbps)) seen.congestedAt = Date.now();
+      seen.kbps = v.estimateKbps;
+      this.estimates.set(v, seen);
+    }
+    return seen.congestedAt;
+  }
+
   /** The receivers' feedback moves the bitrate and frame rate within the start's bounds. */
   private adapt() {
     const a = this.active;
     if (!a) return;
+    const sent = this.sentKbps();
     const decision = a.rate.update(
-      [...this.watching].map((v) => ({ estimateKbps: v.estimateKbps, fractionLost: v.fractionLost })),
-      this.sentKbps(),
+      [...this.watching].map((v) => ({ estimateKbps: v.estimateKbps, fractionLost: v.fractionLost, congestedAt: this.congestion(v, sent) })),
+      sent,
     );
     if (!decision || !this.encoder) return;
     const est = this.lowestEstimate();
@@ -344,6 +360,8 @@ export class StreamService implements Stream {
       return;
     }
     this.encoder = encoder;
+    this.adaptTimer = setInterval(() => this.adapt(), 1000);
+    this.adaptTimer.unref();
     // viewers that went live while it started asked for a keyframe no encoder could give
     if (this.watching.size > 0 || this.socketViewers.size > 0) encoder.requestKeyframe();
   }
@@ -372,6 +390,7 @@ export class StreamService implements Stream {
     await this.encoderStarting?.catch(() => undefined);
     const encoder = this.encoder;
     this.encoder = undefined;
+    clearInterval(this.adaptTimer);
     this.keyframesOnDemand += encoder?.keyframesForced ?? 0;
     await encoder?.stop();
   }
