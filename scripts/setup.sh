@@ -12,6 +12,9 @@ packages=(xvfb openbox python3-xdg xdg-utils xterm ffmpeg fonts-dejavu-core xfon
 if [ "${1:-}" = "--test" ]; then
   # imagemagick, x11-xserver-utils and xauth: the reference server that npm run bench runs beside us
   packages+=(xclip x11-utils xdotool imagemagick x11-xserver-utils xauth zenity)
+  # kubectl renders deploy/ (test/deploy.test.ts); a kubectl from elsewhere owns /usr/bin/kubectl
+  # and renders it as well, so Debian's is added only where there is none
+  command -v kubectl >/dev/null || packages+=(kubernetes-client)
 fi
 
 missing=()
