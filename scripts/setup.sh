@@ -15,6 +15,8 @@ if [ "${1:-}" = "--test" ]; then
   # kubectl renders deploy/ (test/deploy.test.ts); a kubectl from elsewhere owns /usr/bin/kubectl
   # and renders it as well, so Debian's is added only where there is none
   command -v kubectl >/dev/null || packages+=(kubernetes-client)
+  # bubblewrap runs the runtime on a read-only root as the pod does (test/deploy.test.ts)
+  packages+=(bubblewrap)
 fi
 
 missing=()

@@ -6,7 +6,8 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
 import { promisify } from "node:util";
 import which from "which";
 import { parse, parseAllDocuments } from "yaml";
@@ -236,4 +237,45 @@ test("production overlay: user-made token Secret, scraped, autoscaled on desktop
   assert.match(rule.seriesQuery, /^'?glasspane_desktops_in_use\{/);
   assert.match(rule.metricsQuery, /glasspane_desktops_in_use\{<<\.LabelMatchers>>\}[\s\S]*\/[\s\S]*glasspane_desktops_capacity\{<<\.LabelMatchers>>\}/);
   assert.equal(rule.resources.overrides.pod.resource, "pod");
+});
+
+// readOnlyRootFilesystem is only true if the runtime lives with it: run it as the pod mounts it
+// (read-only root, the StatefulSet's emptyDirs as tmpfs, its claim as a writable directory, its
+// env), in its own network and pid namespace, and use what writes files.
+test("the runtime works on a read-only root with the pod's writable mounts", async () => {
+  const bwrap = await which("bwrap", { nothrow: true });
+  assert.ok(bwrap, "bwrap is missing: install Debian's bubblewrap (scripts/setup.sh --test does)");
+  const objects = await render("deploy/overlays/production");
+  const sts = one(objects, "StatefulSet");
+  const pod = sts.spec.template.spec;
+  const c = pod.containers[0];
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  const stateDir = c.args[c.args.indexOf("--state-dir") + 1];
+  const claim = mkdtempSync(path.join(os.tmpdir(), "glasspane-ro-state-"));
+  try {
+    const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];
+    for (const m of c.volumeMounts as { name: string; mountPath: string }[]) {
+      if (pod.volumes.find((v: { name: string }) => v.name === m.name)?.emptyDir) args.push("--tmpfs", m.mountPath);
+      else {
+        assert.ok(sts.spec.volumeClaimTemplates.some((t: { metadata: { name: string } }) => t.metadata.name === m.name), `mount ${m.name}`);
+        // the claim's mount point does not exist on this machine's root: make it on a tmpfs that is then read-only again
+        const parent = path.dirname(m.mountPath);
+        args.push("--tmpfs", parent, "--bind", claim, m.mountPath, "--remount-ro", parent);
+      }
+    }
+    args.push("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv", "--setenv", "PATH", process.env.PATH ?? "/usr/bin:/bin");
+    for (const e of c.env as { name: string; value?: string }[]) if (e.value !== undefined) args.push("--setenv", e.name, e.value);
+    args.push(process.execPath, path.join(repoRoot, "dist", "test", "support", "read-only-root.js"), stateDir);
+    const { stdout } = await run(bwrap, args, { timeout: 240_000, maxBuffer: 4 << 20 });
+    const r = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+    assert.equal(r.rootWrite, "EROFS", "the root is read-only in the sandbox");
+    assert.equal(r.error, undefined, `${r.error} (${r.stderr})`);
+    assert.equal(r.desktop, "active", `the desktop starts (${r.stderr})`);
+    for (const k of ["screenshot", "launch", "recordingStart", "recordingStop", "browser", "stream"]) assert.equal(r[k], 200, `${k} (${r.stderr})`);
+    // what the runtime wrote went to the claim
+    assert.ok(existsSync(path.join(claim, "desktop", "recordings")), "recordings on the claim");
+    assert.ok(readdirSync(path.join(claim, "desktop", "recordings")).some((f) => f.endsWith(".mp4")), "the recording's file on the claim");
+  } finally {
+    rmSync(claim, { recursive: true, force: true });
+  }
 });
