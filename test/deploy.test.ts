@@ -6,7 +6,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import { promisify } from "node:util";
 import which from "which";
@@ -239,10 +239,11 @@ test("production overlay: user-made token Secret, scraped, autoscaled on desktop
   assert.equal(rule.resources.overrides.pod.resource, "pod");
 });
 
-// readOnlyRootFilesystem is only true if the runtime lives with it: run it as the pod mounts it
-// (read-only root, the StatefulSet's emptyDirs as tmpfs, its claim as a writable directory, its
-// env), in its own network and pid namespace, and use what writes files.
-test("the runtime works on a read-only root with the pod's writable mounts", async () => {
+// readOnlyRootFilesystem is only true if the runtime lives with it: run it as the pod runs it
+// (its user and groups, read-only root, the StatefulSet's emptyDirs as tmpfs, its claim as a
+// directory writable through fsGroup, its env), in its own network and pid namespace, and use
+// what writes files.
+test("the runtime works as the pod's non-root user on a read-only root with the pod's mounts", async () => {
   const bwrap = await which("bwrap", { nothrow: true });
   assert.ok(bwrap, "bwrap is missing: install Debian's bubblewrap (scripts/setup.sh --test does)");
   const objects = await render("deploy/overlays/production");
@@ -266,9 +267,15 @@ test("the runtime works on a read-only root with the pod's writable mounts", asy
     args.push("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv", "--setenv", "PATH", process.env.PATH ?? "/usr/bin:/bin");
     for (const e of c.env as { name: string; value?: string }[]) if (e.value !== undefined) args.push("--setenv", e.name, e.value);
     args.push(process.execPath, path.join(repoRoot, "dist", "test", "support", "read-only-root.js"), stateDir);
-    const { stdout } = await run(bwrap, args, { timeout: 240_000, maxBuffer: 4 << 20 });
+    // as the pod's user, group and fsGroup, which owns the claim as Kubernetes makes it
+    const { runAsUser, runAsGroup, fsGroup } = pod.securityContext;
+    chownSync(claim, 0, fsGroup);
+    chmodSync(claim, 0o2770);
+    const asPodUser = [`--reuid=${runAsUser}`, `--regid=${runAsGroup}`, `--groups=${fsGroup}`];
+    const { stdout } = await run("setpriv", [...asPodUser, bwrap, ...args], { timeout: 240_000, maxBuffer: 4 << 20 });
     const r = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
     assert.equal(r.rootWrite, "EROFS", "the root is read-only in the sandbox");
+    assert.equal(r.uid, runAsUser, "the runtime runs as the pod's user");
     assert.equal(r.error, undefined, `${r.error} (${r.stderr})`);
     assert.equal(r.desktop, "active", `the desktop starts (${r.stderr})`);
     for (const k of ["screenshot", "launch", "recordingStart", "recordingStop", "browser", "stream"]) assert.equal(r[k], 200, `${k} (${r.stderr})`);

@@ -29,7 +29,7 @@ const server = spawn(process.execPath, [path.join(repoRoot, "bin", "glasspane.js
   "--token", "t", "--desktop", "--state-dir", stateDir], { stdio: ["ignore", "ignore", "pipe"] });
 let stderr = "";
 server.stderr.on("data", (d) => (stderr += d));
-const result: Record<string, unknown> = { rootWrite: rootWrite() };
+const result: Record<string, unknown> = { rootWrite: rootWrite(), uid: process.getuid?.() };
 try {
   const deadline = Date.now() + 120_000;
   let state = "";
