@@ -1,5 +1,6 @@
 import type { Desktop } from "../desktop/types.js";
 import { withDeadline } from "../shared/deadline.js";
+import { GlasspaneError } from "../shared/errors.js";
 import type { ReadinessCheck } from "../http/routes/health.js";
 
 /** A ready desktop answers a 1x1 screenshot well within this. */
@@ -20,7 +21,9 @@ export function readinessCheck(desktop: Desktop, desktopAtBoot: boolean): Readin
       );
       return { ready: true };
     } catch (err) {
-      const status = await withDeadline(desktop.status(), READY_SCREENSHOT_DEADLINE_MS, "the desktop's status").catch(() => undefined);
+      // a desktop that is not active refuses at once: say which state it is in
+      const timedOut = err instanceof GlasspaneError && err.code === "timeout";
+      const status = timedOut ? undefined : await withDeadline(desktop.status(), READY_SCREENSHOT_DEADLINE_MS, "the desktop's status").catch(() => undefined);
       const state = status ? `the desktop is ${status.state}` : "the desktop does not answer";
       return { ready: false, reason: `${state} (${(err as Error).message})` };
     }
