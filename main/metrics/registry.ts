@@ -49,22 +49,8 @@ export class RuntimeMetrics implements Metrics {
         for (const [state, n] of counts) this.set({ state }, n);
       },
     });
-    new Gauge({
-      name: `${PREFIX}desktops_in_use`,
-      help: "Desktops that are active",
-      registers,
-      async collect() {
-        this.set((await desktops()).filter((d) => d.state === "active").length);
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}desktops_capacity`,
-      help: "Desktops this runtime may hold (--max-desktops)",
-      registers,
-      collect() {
-        this.set(sources.desktopsCapacity());
-      },
-    });
+    this.single("desktops_in_use", "Desktops that are active", async () => (await desktops()).filter((d) => d.state === "active").length);
+    this.single("desktops_capacity", "Desktops this runtime may hold (--max-desktops)", sources.desktopsCapacity);
     new Gauge({
       name: `${PREFIX}stream_viewers`,
       help: "Live stream viewers by desktop and transport",
@@ -105,15 +91,20 @@ export class RuntimeMetrics implements Metrics {
         for (const { owner, state, n } of counts.values()) this.set({ owner, state }, n);
       },
     });
+    this.single("agent_sessions", "Agent sessions (ACP servers) running", sources.agentSessions);
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+  }
+
+  /** A gauge of one value, read on each scrape. */
+  private single(name: string, help: string, read: () => number | Promise<number>): void {
     new Gauge({
-      name: `${PREFIX}agent_sessions`,
-      help: "Agent sessions (ACP servers) running",
-      registers,
-      collect() {
-        this.set(sources.agentSessions());
+      name: `${PREFIX}${name}`,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
       },
     });
-    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }
 
   get contentType(): string {
