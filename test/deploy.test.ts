@@ -18,6 +18,7 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { repoRoot } from "./support/server.js";
+import type { PodRun } from "./support/read-only-root.js";
 
 const run = promisify(execFile);
 
@@ -260,7 +261,12 @@ test("the runtime works as the pod's non-root user on a read-only root with the 
   const pod = sts.spec.template.spec;
   const c = pod.containers[0];
   assert.equal(c.securityContext.readOnlyRootFilesystem, true);
-  const stateDir = c.args[c.args.indexOf("--state-dir") + 1];
+  assert.deepEqual(c.command, ["glasspane"]);
+  const port = (name: string) => c.ports.find((p: { name: string }) => p.name === name).containerPort as number;
+  const podRun: PodRun = {
+    args: c.args, apiPort: port("http"), metricsPort: port(c.readinessProbe.httpGet.port),
+    livenessPath: c.livenessProbe.httpGet.path, readinessPath: c.readinessProbe.httpGet.path,
+  };
   const claim = mkdtempSync(path.join(os.tmpdir(), "glasspane-ro-state-"));
   try {
     const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];
@@ -275,7 +281,9 @@ test("the runtime works as the pod's non-root user on a read-only root with the 
     }
     args.push("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv", "--setenv", "PATH", process.env.PATH ?? "/usr/bin:/bin");
     for (const e of c.env as { name: string; value?: string }[]) if (e.value !== undefined) args.push("--setenv", e.name, e.value);
-    args.push(process.execPath, path.join(repoRoot, "dist", "test", "support", "read-only-root.js"), stateDir);
+    // the Secret's value, as the env entry that reads it names it
+    args.push("--setenv", "GLASSPANE_TOKEN", "read-only-root-test-token");
+    args.push(process.execPath, path.join(repoRoot, "dist", "test", "support", "read-only-root.js"), JSON.stringify(podRun));
     // as the pod's user, group and fsGroup, which owns the claim as Kubernetes makes it
     const { runAsUser, runAsGroup, fsGroup } = pod.securityContext;
     chownSync(claim, 0, fsGroup);
@@ -286,7 +294,11 @@ test("the runtime works as the pod's non-root user on a read-only root with the 
     assert.equal(r.rootWrite, "EROFS", "the root is read-only in the sandbox");
     assert.equal(r.uid, runAsUser, "the runtime runs as the pod's user");
     assert.equal(r.error, undefined, `${r.error} (${r.stderr})`);
-    assert.equal(r.desktop, "active", `the desktop starts (${r.stderr})`);
+    assert.equal(r.ready, 200, `the readiness probe passes on the ops port (${r.stderr})`);
+    assert.equal(r.live, 200, "the liveness probe passes");
+    assert.equal(r.metrics, 200, "the ops port serves /metrics without a token");
+    assert.equal(r.desktopsInUse, "1", "the default desktop counts as in use");
+    assert.equal(r.apiWithoutToken, 401, "the API port wants the token");
     for (const k of ["screenshot", "launch", "recordingStart", "recordingStop", "browser", "stream"]) assert.equal(r[k], 200, `${k} (${r.stderr})`);
     // what the runtime wrote went to the claim
     assert.ok(existsSync(path.join(claim, "desktop", "recordings")), "recordings on the claim");

@@ -1,14 +1,26 @@
 // Runs inside the sandbox of test/deploy.test.ts, whose root file system is read-only as in the
-// pod: starts the runtime with a desktop, uses what writes files (screenshot, a launched app, a
-// recording, the browser, the stream) and prints one JSON line with what each call answered.
+// pod: starts the runtime with the container's arguments (GLASSPANE_TOKEN from the env, as the
+// Secret gives it), waits for the readiness probe, reads the token-free ops port, uses what
+// writes files (screenshot, a launched app, a recording, the browser, the stream) and prints
+// one JSON line with what each call answered.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { repoRoot } from "./server.js";
 
-const stateDir = process.argv[2];
-const base = "http://127.0.0.1:2468";
-const headers = { authorization: "Bearer t", "content-type": "application/json" };
+export interface PodRun {
+  /** the container's args after `glasspane` */
+  args: string[];
+  apiPort: number;
+  metricsPort: number;
+  livenessPath: string;
+  readinessPath: string;
+}
+
+const pod = JSON.parse(process.argv[2]) as PodRun;
+const api = `http://127.0.0.1:${pod.apiPort}`;
+const ops = `http://127.0.0.1:${pod.metricsPort}`;
+const headers = { authorization: `Bearer ${process.env.GLASSPANE_TOKEN}`, "content-type": "application/json" };
 
 function rootWrite(): string {
   try {
@@ -19,33 +31,38 @@ function rootWrite(): string {
   }
 }
 
-async function call(method: string, route: string, body?: unknown): Promise<number> {
-  const res = await fetch(base + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
-  await res.arrayBuffer();
-  return res.status;
+async function call(method: string, url: string, body?: unknown, withToken = true): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, {
+    method, headers: withToken ? headers : {}, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000),
+  });
+  return { status: res.status, text: await res.text() };
 }
 
-const server = spawn(process.execPath, [path.join(repoRoot, "bin", "glasspane.js"), "server", "--host", "127.0.0.1", "--port", "2468",
-  "--token", "t", "--desktop", "--state-dir", stateDir], { stdio: ["ignore", "ignore", "pipe"] });
+const server = spawn(process.execPath, [path.join(repoRoot, "bin", "glasspane.js"), ...pod.args], { stdio: ["ignore", "ignore", "pipe"] });
 let stderr = "";
 server.stderr.on("data", (d) => (stderr += d));
 const result: Record<string, unknown> = { rootWrite: rootWrite(), uid: process.getuid?.() };
 try {
-  const deadline = Date.now() + 120_000;
-  let state = "";
-  while (Date.now() < deadline && state !== "active") {
-    state = await fetch(base + "/v1/desktop/status", { headers, signal: AbortSignal.timeout(10_000) })
-      .then((r) => r.json() as Promise<{ state: string }>).then((s) => s.state, () => "unreachable");
-    if (state !== "active") await new Promise((r) => setTimeout(r, 250));
+  // as the kubelet does: poll the readiness probe until it passes
+  const deadline = Date.now() + 150_000;
+  let ready = 0;
+  while (Date.now() < deadline && ready !== 200) {
+    ready = await call("GET", ops + pod.readinessPath, undefined, false).then((r) => r.status, () => 0);
+    if (ready !== 200) await new Promise((r) => setTimeout(r, 500));
   }
-  result.desktop = state;
-  result.screenshot = await call("GET", "/v1/desktop/screenshot");
-  result.launch = await call("POST", "/v1/desktop/launch", { app: "xterm", wait: true });
-  result.recordingStart = await call("POST", "/v1/desktop/recording/start", {});
+  result.ready = ready;
+  result.live = (await call("GET", ops + pod.livenessPath, undefined, false)).status;
+  const metrics = await call("GET", ops + "/metrics", undefined, false);
+  result.metrics = metrics.status;
+  result.desktopsInUse = /^glasspane_desktops_in_use (\d+)/m.exec(metrics.text)?.[1];
+  result.apiWithoutToken = (await call("GET", api + "/v1/desktop/status", undefined, false)).status;
+  result.screenshot = (await call("GET", api + "/v1/desktop/screenshot")).status;
+  result.launch = (await call("POST", api + "/v1/desktop/launch", { app: "xterm", wait: true })).status;
+  result.recordingStart = (await call("POST", api + "/v1/desktop/recording/start", {})).status;
   await new Promise((r) => setTimeout(r, 1000));
-  result.recordingStop = await call("POST", "/v1/desktop/recording/stop");
-  result.browser = await call("POST", "/v1/desktop/browser/start", {});
-  result.stream = await call("POST", "/v1/desktop/stream/start", {});
+  result.recordingStop = (await call("POST", api + "/v1/desktop/recording/stop")).status;
+  result.browser = (await call("POST", api + "/v1/desktop/browser/start", {})).status;
+  result.stream = (await call("POST", api + "/v1/desktop/stream/start", {})).status;
 } catch (e) {
   result.error = String(e);
 } finally {
