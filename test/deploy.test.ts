@@ -199,7 +199,7 @@ test("dev overlay: one pod from the local image, a generated placeholder token, 
   validateAll("deploy/overlays/dev", objects);
   const { sts, c, ref } = checkRuntime(objects);
   assert.ok(sts.spec.replicas === undefined || sts.spec.replicas === 1, "one pod");
-  assert.equal(c.image, "localhost/glasspane:dev");
+  assert.equal(c.image, "localhost/glasspane:latest");
   const secret = one(objects, "Secret", ref.name);
   assert.ok(secret.data?.[ref.key], "the generated Secret holds the key the pod reads");
   for (const o of objects) if (o.kind !== "Namespace") assert.equal(o.metadata.namespace, "glasspane-dev", `${o.kind} ${o.metadata.name}`);
