@@ -107,6 +107,11 @@ export class DesktopService implements Desktop {
 
   // ---- lifecycle ----
 
+  /** The state without asking the X server (status() does). */
+  currentState(): DesktopState {
+    return this.state;
+  }
+
   async start(options: DesktopStartOptions): Promise<DesktopStatus> {
     if (this.state === "active") return this.status();
     if (this.transition) throw new GlasspaneError("conflict", 409, `the desktop is ${this.state}; try again when it has finished`);
