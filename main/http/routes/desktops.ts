@@ -20,12 +20,12 @@ export function registerDesktopsRoutes(app: App, desktops: Desktops) {
     desktops: await desktops.list(),
     maxDesktops: desktops.max,
   }));
-  app.get("/v1/desktops/:desktopId", { schema: { tags, summary: "One desktop's id and state", params: S.DesktopIdParams, response: { 200: S.DesktopSummary } } }, (req) =>
+  app.get("/v1/desktops/:desktopId", { schema: { tags, operationId: "get_v1_desktops_desktop", summary: "One desktop's id and state", params: S.DesktopIdParams, response: { 200: S.DesktopSummary } } }, (req) =>
     desktops.summary(req.params.desktopId),
   );
   app.delete(
     "/v1/desktops/:desktopId",
-    { schema: { tags, summary: "Stop a desktop and everything it runs, and forget it (the default one: 409)", params: S.DesktopIdParams, response: { 204: { type: "null", description: "deleted" } } } },
+    { schema: { tags, operationId: "delete_v1_desktops_desktop", summary: "Stop a desktop and everything it runs, and forget it (the default one: 409)", params: S.DesktopIdParams, response: { 204: { type: "null", description: "deleted" } } } },
     async (req, reply) => {
       await desktops.remove(req.params.desktopId);
       return reply.code(204).send(null);
