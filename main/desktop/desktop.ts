@@ -220,6 +220,9 @@ export class DesktopService implements Desktop {
 
   async shutdown(): Promise<void> {
     if (this.state !== "inactive") await this.teardown("inactive").catch(() => undefined);
+    // a deleted desktop must not keep its log open (a later line opens it again)
+    this.runtimeLogFile?.close();
+    this.runtimeLogFile = undefined;
   }
 
   private async validateStart(o: DesktopStartOptions): Promise<ActiveConfig> {
