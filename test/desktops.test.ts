@@ -185,6 +185,16 @@ describe("several desktops in one runtime", () => {
     }
   });
 
+  it("documents every desktop route under /v1/desktops/{desktopId} with its own operationId", async () => {
+    const doc = await json(await server.fetch("/v1/openapi.json"));
+    const ids: string[] = Object.values(doc.paths as Record<string, Record<string, { operationId?: string }>>).flatMap((ops) => Object.values(ops).map((op) => op.operationId!).filter(Boolean));
+    assert.equal(new Set(ids).size, ids.length, "operationIds are unique");
+    for (const p of ["/v1/desktops", "/v1/desktops/{desktopId}", "/v1/desktops/{desktopId}/screenshot", "/v1/desktops/{desktopId}/stream/signaling", "/v1/desktops/{desktopId}/control/ws", "/v1/desktops/{desktopId}/actions", "/v1/desktops/{desktopId}/browser/start", "/v1/desktops/{desktopId}/recordings/{id}/download"]) {
+      assert.ok(doc.paths[p], `${p} is documented`);
+    }
+    assert.ok(doc.paths["/v1/desktop/screenshot"], "the default desktop's routes stay");
+  });
+
   it("lets a desktop's token reach that desktop only", async () => {
     const as = (p: string, token: string, method = "GET") => fetch(server.url + p, { method, headers: { authorization: `Bearer ${token}` } });
     assert.equal((await as("/v1/desktops/a/status", tokenA)).status, 200);
