@@ -8,7 +8,7 @@ import * as S from "../schemas/recording.js";
 
 const tags = ["desktop"];
 
-/** `/v1/desktop/recording/*` and `/v1/desktop/recordings/*`: validates and maps onto the recorder. */
+/** `recording/*` and `recordings/*` under every desktop prefix (see desktop-scope.ts): validates and maps onto the desktop's recorder. */
 export function registerRecordingRoutes(app: App) {
   const recordings = (req: FastifyRequest) => unitOf(req).recordings;
   // operationIds as the SDK's `operations` names them (the generated ones would collide)

@@ -5,7 +5,7 @@ import * as S from "../schemas/stream.js";
 
 const tags = ["desktop"];
 
-/** `/v1/desktop/stream/*`: start/stop/status and the signaling WebSocket. */
+/** `stream/*` under every desktop prefix (see desktop-scope.ts): start/stop/status and the signaling WebSocket. */
 export function registerStreamRoutes(app: App) {
   const stream = (req: FastifyRequest) => unitOf(req).stream;
   const status = { 200: S.DesktopStreamStatusResponse };
