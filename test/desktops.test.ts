@@ -84,6 +84,11 @@ describe("several desktops in one runtime", () => {
     assert.deepEqual(list.desktops.map((d: { id: string }) => d.id).sort(), ["a", "b", "default"]);
     assert.ok(list.desktops.every((d: { state: string }) => d.state === "active"));
     assert.equal(list.maxDesktops, 3);
+    // the metrics count every desktop, against --max-desktops
+    const metrics = await (await server.fetch("/metrics")).text();
+    assert.match(metrics, /^glasspane_desktops_capacity 3$/m);
+    assert.match(metrics, /^glasspane_desktops_in_use 3$/m);
+    assert.match(metrics, /^glasspane_desktops\{state="active"\} 3$/m);
     const one = await json(await server.fetch("/v1/desktops/a"));
     assert.equal(one.display, displays.a);
     assert.equal(one.accessToken, true);

@@ -19,6 +19,10 @@ import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { SessionService } from "../sessions/service.js";
 import { TraceStore } from "../sessions/traces.js";
 import { McpFrontDoor } from "../mcp/server.js";
+import { RuntimeMetrics } from "../metrics/registry.js";
+import type { DesktopSample } from "../metrics/types.js";
+import { startOpsServer, type OpsServer } from "../http/ops-server.js";
+import { readinessCheck } from "./readiness.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { lockStateDir, type StateLock } from "./state-lock.js";
 import { version } from "./version.js";
@@ -38,6 +42,10 @@ export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
   maxDesktops?: number;
   /** how long a POSTed ACP request waits for the agent's answer (10 min) */
   acpRequestTimeoutMs?: number;
+  /** serve /metrics and the health routes without a token on this port too (the ops listener) */
+  metricsPort?: number;
+  /** the ops listener's address (127.0.0.1) */
+  metricsHost?: string;
 }
 
 export interface Runtime {
@@ -52,6 +60,9 @@ export interface Runtime {
   browser: BrowserService;
   processes: ProcessManager;
   sessions: SessionService;
+  metrics: RuntimeMetrics;
+  /** the ops listener's URL, when --metrics-port was given */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -82,6 +93,7 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
     maxDesktops: config.maxDesktops,
     recordingBudgetBytes: config.recordingBudgetBytes,
     streamHostAddresses: loopback ? ["127.0.0.1"] : undefined,
+    observeAction: (phase, ms) => metrics.observeAction(phase, ms),
   });
   // MCP, the computer-use agent and ACP sessions work on the default desktop
   const { desktop, recordings, browser, stream, actions } = desktops.defaultUnit;
@@ -103,9 +115,27 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
     },
   });
   const runs = new AgentRunService(sessions);
+  const metrics = new RuntimeMetrics({
+    desktops: () =>
+      Promise.all(
+        desktops.all().map(async (unit): Promise<DesktopSample> => {
+          const [status, streaming, recorded] = await Promise.all([unit.desktop.status(), unit.stream.status(), unit.recordings.list()]);
+          return {
+            id: unit.id,
+            state: status.state,
+            viewers: { webrtc: streaming.viewers - streaming.websocketViewers, websocket: streaming.websocketViewers },
+            recordingBytes: recorded.reduce((sum, r) => sum + r.bytes, 0),
+          };
+        }),
+      ),
+    desktopsCapacity: () => desktops.max,
+    processes: () => processes.list().map((p) => p.info()),
+    agentSessions: () => sessions.listServers().length,
+  });
+  const ready = readinessCheck(desktop, config.desktop !== undefined);
   const mcp = new McpFrontDoor({ desktop, processes: processApi, fs, actions }, { name: "glasspane", version });
   const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktops, fs, processes: processApi, sessions, traces, mcp, volumes, git, runs });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktops, fs, processes: processApi, sessions, traces, mcp, volumes, git, runs, metrics, ready });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -114,6 +144,16 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
   // the built-in computer-use agent calls back on loopback when the server listens on every address
   const local = host === "0.0.0.0" || host === "::" ? `http://127.0.0.1:${port}` : url;
   endpoint = { url: local, token: config.token };
+  let ops: OpsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    const metricsHost = config.metricsHost ?? "127.0.0.1";
+    try {
+      ops = await startOpsServer({ host: metricsHost, port: config.metricsPort, guard: { host: metricsHost, allowedHosts: config.allowedHosts } }, { metrics, ready });
+    } catch (err) {
+      await http.close().catch(() => undefined);
+      throw err;
+    }
+  }
 
   let closing: Promise<void> | undefined;
   const runtime: Runtime = {
@@ -127,8 +167,11 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
     browser,
     processes,
     sessions,
+    metrics,
+    metricsUrl: ops?.url,
     close: () =>
       (closing ??= (async () => {
+        await ops?.close().catch(() => undefined);
         await http.close().catch(() => undefined);
         runs.close();
         await sessions.shutdown();

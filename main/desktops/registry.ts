@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import type { PhaseObserver } from "../actions/executor.js";
 import { DisplayNumbers } from "../desktop/displays.js";
 import type { DesktopStatus } from "../desktop/types.js";
 import type { ProcessManager } from "../processes/manager.js";
@@ -16,6 +17,7 @@ export interface RegistryOptions {
   /** the one disk budget all desktops' recordings share */
   recordingBudgetBytes?: number;
   streamHostAddresses?: string[];
+  observeAction?: PhaseObserver;
 }
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
@@ -45,9 +47,15 @@ export class DesktopRegistry implements Desktops {
       recordingBudgetBytes: options.recordingBudgetBytes,
       recordingsElsewhere: () => 0,
       streamHostAddresses: options.streamHostAddresses,
+      observeAction: options.observeAction,
     };
     const dflt = this.build(DEFAULT_DESKTOP_ID, path.join(options.stateDir, "desktop"), options.stateDir);
     this.units.set(DEFAULT_DESKTOP_ID, dflt);
+  }
+
+  /** Every desktop, the default first. */
+  all(): LocalDesktopUnit[] {
+    return [...this.units.values()];
   }
 
   /** The default desktop, as the rest of the runtime (MCP, agents) uses it. */

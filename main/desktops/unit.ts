@@ -1,3 +1,4 @@
+import type { PhaseObserver } from "../actions/executor.js";
 import { ActionService } from "../actions/service.js";
 import { BrowserService } from "../browser/service.js";
 import { DesktopService } from "../desktop/desktop.js";
@@ -16,6 +17,8 @@ export interface UnitContext {
   /** bytes the other desktops' recordings hold of the one budget */
   recordingsElsewhere: () => number;
   streamHostAddresses?: string[];
+  /** times each phase of a computer-use action (the metrics) */
+  observeAction?: PhaseObserver;
 }
 
 /** A desktop's services, built concretely so the registry can stop them; the HTTP layer sees DesktopUnit. */
@@ -43,7 +46,7 @@ export class LocalDesktopUnit implements DesktopUnit {
     // the browser lives on the desktop's display: it goes before the display does
     this.desktop.beforeStop(async () => void (await this.browser.stop()));
     this.stream = new StreamService(this.desktop, processes, { defaultHostAddresses: ctx.streamHostAddresses });
-    this.actions = new ActionService(this.desktop);
+    this.actions = new ActionService(this.desktop, ctx.observeAction);
   }
 
   /** Stops everything the desktop runs: recording, stream, browser, display. */
