@@ -8,11 +8,11 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { eventually, startServer, type TestServer } from "./support/server.js";
-import { ColorPatch } from "./support/stream-viewer.js";
+import { ColorPatch, launchViewerBrowser, openViewer } from "./support/stream-viewer.js";
 import { connectReceiver } from "./support/stream-receiver.js";
 
 const TOKEN = "desktops-test-token";
-const SIZE = { width: 320, height: 240 };
+const SIZE = { width: 640, height: 480 };
 let server: TestServer;
 const work = mkdtempSync(path.join(os.tmpdir(), "glasspane-desktops-"));
 const patches: ColorPatch[] = [];
@@ -198,6 +198,37 @@ describe("several desktops in one runtime", () => {
       assert.ok(doc.paths[p], `${p} is documented`);
     }
     assert.ok(doc.paths["/v1/desktop/screenshot"], "the default desktop's routes stay");
+  });
+
+  it("shows a viewer in Chromium the picture of its own desktop only", async () => {
+    await json(await post("/v1/desktops/a/stream/start", {}));
+    await json(await post("/v1/desktops/b/stream/start", {}));
+    const browser = await launchViewerBrowser();
+    const patches: ColorPatch[] = [];
+    try {
+      const viewer = await openViewer(browser, server.url, TOKEN, { desktopId: "b" });
+      await viewer.waitForPicture(30_000);
+      // the same place on both desktops, in different colours: b's viewer shows b's
+      const rect = { x: 100, y: 80, width: 120, height: 80 };
+      const yellow: [number, number, number] = [230, 220, 30];
+      const magenta: [number, number, number] = [220, 40, 200];
+      patches.push(await ColorPatch.open(displays.a!, rect, magenta));
+      patches.push(await ColorPatch.open(displays.b!, rect, yellow));
+      const [x, y] = [rect.x + rect.width / 2, rect.y + rect.height / 2];
+      await viewer.waitPixel(x, y, yellow, { tolerance: 40, timeoutMs: 20_000 }).catch(async (err) => {
+        throw new Error(`${(err as Error).message}; the viewer shows ${await viewer.pixel(x, y)} at size ${await viewer.size()}`);
+      });
+      const px = await viewer.pixel(x, y);
+      assert.ok(Math.abs(px[1] - magenta[1]) > 60, `b's viewer shows b's yellow, not a's magenta: ${px}`);
+      assert.equal((await json(await server.fetch("/v1/desktops/b/stream/status"))).viewers, 1);
+      assert.equal((await json(await server.fetch("/v1/desktops/a/stream/status"))).viewers, 0);
+      await viewer.close();
+    } finally {
+      await browser.close();
+      for (const p of patches) p.close();
+      await post("/v1/desktops/a/stream/stop");
+      await post("/v1/desktops/b/stream/stop");
+    }
   });
 
   it("lets a desktop's token reach that desktop only", async () => {
