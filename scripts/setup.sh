@@ -12,6 +12,9 @@ packages=(xvfb openbox python3-xdg xdg-utils xterm ffmpeg fonts-dejavu-core xfon
 if [ "${1:-}" = "--test" ]; then
   # imagemagick, x11-xserver-utils and xauth: the reference server that npm run bench runs beside us
   packages+=(xclip x11-utils xdotool imagemagick x11-xserver-utils xauth zenity)
+  # test/container.test.ts builds the image's base with debootstrap and builds and runs it with
+  # podman (runc: crun fails on these VMs)
+  packages+=(podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs)
 fi
 
 missing=()
