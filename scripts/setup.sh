@@ -12,6 +12,11 @@ packages=(xvfb openbox python3-xdg xdg-utils xterm ffmpeg fonts-dejavu-core xfon
 if [ "${1:-}" = "--test" ]; then
   # imagemagick, x11-xserver-utils and xauth: the reference server that npm run bench runs beside us
   packages+=(xclip x11-utils xdotool imagemagick x11-xserver-utils xauth zenity)
+  # kubectl renders deploy/ (test/deploy.test.ts); a kubectl from elsewhere owns /usr/bin/kubectl
+  # and renders it as well, so Debian's is added only where there is none
+  command -v kubectl >/dev/null || packages+=(kubernetes-client)
+  # bubblewrap runs the runtime on a read-only root as the pod does (test/deploy.test.ts)
+  packages+=(bubblewrap)
   # test/container.test.ts builds the image's base with debootstrap and builds and runs it with
   # podman (runc: crun fails on these VMs)
   packages+=(podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs)

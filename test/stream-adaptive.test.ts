@@ -206,6 +206,17 @@ describe("stream costs and adapts", { timeout: 540_000 }, () => {
     await context.addInitScript(() => {
       delete (window as any).RTCPeerConnection;
       delete (window as any).webkitRTCPeerConnection;
+      // which socket each binary (input) frame goes over
+      const w = window as any;
+      w.binarySent = {};
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (this: WebSocket, data: any) {
+        if (typeof data !== "string") {
+          const where = new URL(this.url).pathname;
+          w.binarySent[where] = (w.binarySent[where] ?? 0) + 1;
+        }
+        return send.call(this, data);
+      };
     });
     const page = await context.newPage();
     const patch = await ColorPatch.open(display, { x: 300, y: 200, width: 200, height: 150 }, [240, 200, 20]);
@@ -243,6 +254,13 @@ describe("stream costs and adapts", { timeout: 540_000 }, () => {
       const p = await server.sdk.getDesktopMousePosition();
       return Math.abs(p.x - W / 4) <= 3 && Math.abs(p.y - H / 4) <= 3;
     });
+    // it went over the stream's own socket, as the holder of the page's lease
+    const sent = (await page.evaluate(() => (window as any).binarySent)) as Record<string, number>;
+    assert.ok((sent["/v1/desktop/stream/ws"] ?? 0) > 0, `input frames per socket: ${JSON.stringify(sent)}`);
+    assert.equal(sent["/v1/desktop/control/ws"] ?? 0, 0, `input frames per socket: ${JSON.stringify(sent)}`);
+    // the lease is still the page's: input from anyone else is refused meanwhile
+    const other = await server.fetch("/v1/desktop/mouse/move", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ x: 5, y: 5 }) });
+    assert.equal(other.status, 409);
     await context.close();
   });
 

@@ -66,6 +66,10 @@ export interface StepResult {
   failedAt: number;
 }
 
+/** The phases the executor times; an observer (the runtime's metrics) hears each one as it ends. */
+export type ActionPhase = "capture" | "encode" | "input" | "settle";
+export type PhaseObserver = (phase: ActionPhase, ms: number) => void;
+
 export const NOT_EXECUTED = "not executed: an earlier action failed";
 const DRAG_STEP_PAUSE_MS = 8;
 const POINTER_BUTTON_ACTIONS = new Set(["click", "mouse_down", "mouse_up", "drag", "drag_from_cursor"]);
@@ -73,6 +77,8 @@ const KEYBOARD_ACTIONS = new Set(["key", "type"]);
 /** openbox redraws the decorations of a window it focuses within a few ms of the click */
 const FOCUS_SETTLE = { quietMs: 30, firstChangeMs: 80, timeoutMs: 500 } as const;
 const DRAG_STEP_PX = 40;
+/** actions that send no input: their time is a capture, a pause or a query */
+const NON_INPUT_ACTIONS = new Set(["screenshot", "zoom", "wait", "cursor_position", "invalid"]);
 
 /**
  * The one computer-use executor: the HTTP action endpoint, MCP and the built-in agent all
@@ -82,7 +88,10 @@ const DRAG_STEP_PX = 40;
  * After the batch it waits for the screen to settle (XDamage) and takes one screenshot.
  */
 export class ActionExecutor {
-  constructor(private readonly desktop: Desktop) {}
+  constructor(
+    private readonly desktop: Desktop,
+    private readonly observe: PhaseObserver = () => undefined,
+  ) {}
 
   /** The scale for a declared size or budget on the current display. */
   async scaleFor(screenshotSize?: Size, budget: ImageBudget = "original"): Promise<Scale> {
@@ -129,6 +138,7 @@ export class ActionExecutor {
       }
       outcome.ms = round(performance.now() - start);
       timings.actionsMs.push(outcome.ms);
+      if (outcome.status === "ok" && !NON_INPUT_ACTIONS.has(action.type)) this.observe("input", outcome.ms);
       outcomes.push(outcome);
     }
     let screenshot: StepImage | undefined;
@@ -144,7 +154,9 @@ export class ActionExecutor {
     if (req.settle === false) return undefined;
     const start = performance.now();
     const result = await this.desktop.waitForScreen({ until: "settled", since, ...req.settle });
-    timings.settleMs += round(performance.now() - start);
+    const ms = round(performance.now() - start);
+    timings.settleMs += ms;
+    this.observe("settle", ms);
     return result;
   }
 
@@ -162,6 +174,10 @@ export class ActionExecutor {
     );
     timings.captureMs += image.timings?.captureMs ?? 0;
     timings.encodeMs += image.timings?.encodeMs ?? 0;
+    if (image.timings) {
+      this.observe("capture", image.timings.captureMs);
+      this.observe("encode", image.timings.encodeMs);
+    }
     return { ...image, width: out.width, height: out.height };
   }
 

@@ -1,7 +1,7 @@
 import * as anthropic from "./anthropic.js";
 import * as openai from "./openai.js";
 import type { Desktop } from "../desktop/types.js";
-import { ActionExecutor, type StepRequest, type StepResult } from "./executor.js";
+import { ActionExecutor, type PhaseObserver, type StepRequest, type StepResult } from "./executor.js";
 import type { ActionStep } from "./schema.js";
 import type { ComputerActions, StepReport, StepResponse } from "./types.js";
 
@@ -13,8 +13,9 @@ export class ActionService implements ComputerActions {
   readonly executor: ActionExecutor;
   private readonly scroll = new openai.ScrollCarry();
 
-  constructor(desktop: Desktop) {
-    this.executor = new ActionExecutor(desktop);
+  /** `observe` hears each timed phase of every call (the runtime's metrics) */
+  constructor(desktop: Desktop, observe?: PhaseObserver) {
+    this.executor = new ActionExecutor(desktop, observe);
   }
 
   async step(req: ActionStep): Promise<StepResponse> {

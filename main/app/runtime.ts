@@ -18,6 +18,10 @@ import { TraceStore } from "../sessions/traces.js";
 import { StreamService } from "../stream/service.js";
 import { ActionService } from "../actions/service.js";
 import { McpFrontDoor } from "../mcp/server.js";
+import { RuntimeMetrics } from "../metrics/registry.js";
+import type { DesktopSample } from "../metrics/types.js";
+import { startOpsServer, type OpsServer } from "../http/ops-server.js";
+import { readinessCheck } from "./readiness.js";
 import { defaultStateDir } from "../shared/paths.js";
 import { lockStateDir, type StateLock } from "./state-lock.js";
 import { version } from "./version.js";
@@ -35,6 +39,10 @@ export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
   recordingBudgetBytes?: number;
   /** how long a POSTed ACP request waits for the agent's answer (10 min) */
   acpRequestTimeoutMs?: number;
+  /** serve /metrics and the health routes without a token on this port too (the ops listener) */
+  metricsPort?: number;
+  /** the ops listener's address (127.0.0.1) */
+  metricsHost?: string;
 }
 
 export interface Runtime {
@@ -47,6 +55,9 @@ export interface Runtime {
   browser: BrowserService;
   processes: ProcessManager;
   sessions: SessionService;
+  metrics: RuntimeMetrics;
+  /** the ops listener's URL, when --metrics-port was given */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -96,10 +107,28 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
     },
   });
   const runs = new AgentRunService(sessions);
-  const actions = new ActionService(desktop);
+  const metrics = new RuntimeMetrics({
+    desktops: async (): Promise<DesktopSample[]> => {
+      const [status, streaming, recorded] = await Promise.all([desktop.status(), stream.status(), recordings.list()]);
+      return [
+        {
+          id: "default",
+          state: status.state,
+          viewers: { webrtc: streaming.viewers - streaming.websocketViewers, websocket: streaming.websocketViewers },
+          recordingBytes: recorded.reduce((sum, r) => sum + r.bytes, 0),
+        },
+      ];
+    },
+    // one desktop until the runtime holds several
+    desktopsCapacity: () => 1,
+    processes: () => processes.list().map((p) => p.info()),
+    agentSessions: () => sessions.listServers().length,
+  });
+  const actions = new ActionService(desktop, (phase, ms) => metrics.observeAction(phase, ms));
+  const ready = readinessCheck(desktop, config.desktop !== undefined);
   const mcp = new McpFrontDoor({ desktop, processes: processApi, fs, actions }, { name: "glasspane", version });
   const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, traces, actions, mcp, browser, volumes, git, runs });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, traces, actions, mcp, browser, volumes, git, runs, metrics, ready });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -108,6 +137,16 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
   // the built-in computer-use agent calls back on loopback when the server listens on every address
   const local = host === "0.0.0.0" || host === "::" ? `http://127.0.0.1:${port}` : url;
   endpoint = { url: local, token: config.token };
+  let ops: OpsServer | undefined;
+  if (config.metricsPort !== undefined) {
+    const metricsHost = config.metricsHost ?? "127.0.0.1";
+    try {
+      ops = await startOpsServer({ host: metricsHost, port: config.metricsPort, guard: { host: metricsHost, allowedHosts: config.allowedHosts } }, { metrics, ready });
+    } catch (err) {
+      await http.close().catch(() => undefined);
+      throw err;
+    }
+  }
 
   let closing: Promise<void> | undefined;
   const runtime: Runtime = {
@@ -120,8 +159,11 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
     browser,
     processes,
     sessions,
+    metrics,
+    metricsUrl: ops?.url,
     close: () =>
       (closing ??= (async () => {
+        await ops?.close().catch(() => undefined);
         await http.close().catch(() => undefined);
         await recordings.close();
         await stream.shutdown().catch(() => undefined);

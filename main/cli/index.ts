@@ -15,6 +15,7 @@ Usage:
                    [--cors-allow-header H ...] [--cors-allow-credentials]
                    [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--fs-root DIR] [--log]
                    [--recording-budget-mb 2048] [--acp-timeout-ms 600000] [--acp-heartbeat-ms 15000]
+                   [--metrics-port N [--metrics-host 127.0.0.1]]
   glasspane daemon start [the server's options]
   glasspane daemon stop|status [--host 127.0.0.1] [--port 2468]
   glasspane mcp [--url http://127.0.0.1:2468] [--token T]
@@ -24,7 +25,8 @@ Usage:
 
 Without --token or --no-token the server reads GLASSPANE_TOKEN, or makes up a token and prints it.
 The server answers to loopback names, IP addresses, the --host name and each --allowed-host
-("*" for any); requests that change something from a web page need its origin in --cors-allow-origin.`;
+("*" for any); requests that change something from a web page need its origin in --cors-allow-origin.
+--metrics-port serves GET /metrics, /v1/health and /v1/health/ready on a second port without a token.`;
 
 /** How long SIGTERM/SIGINT may take to stop everything before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 15_000;
@@ -63,6 +65,8 @@ async function server(args: string[]): Promise<number> {
     options: SERVER_OPTIONS,
   });
   const port = toInt(values.port, "--port", 0, 65535);
+  const metricsPort = values["metrics-port"] !== undefined ? toInt(values["metrics-port"], "--metrics-port", 0, 65535) : undefined;
+  if (values["metrics-host"] !== undefined && metricsPort === undefined) throw new UsageError("--metrics-host needs --metrics-port");
   if (values.token !== undefined && values["no-token"]) throw new UsageError("--token and --no-token exclude each other");
   if (!values["cors-allow-origin"]?.length) {
     const stray = (["cors-allow-method", "cors-allow-header", "cors-allow-credentials"] as const).filter((k) => (Array.isArray(values[k]) ? (values[k] as string[]).length > 0 : values[k] === true));
@@ -98,8 +102,11 @@ async function server(args: string[]): Promise<number> {
     acpHeartbeatMs: values["acp-heartbeat-ms"] ? toInt(values["acp-heartbeat-ms"], "--acp-heartbeat-ms", 100, 2_147_483_647) : undefined,
     recordingBudgetBytes: values["recording-budget-mb"] ? toInt(values["recording-budget-mb"], "--recording-budget-mb", 1, 1024 ** 3) * 1024 ** 2 : undefined,
     logger: values.log,
+    metricsPort,
+    metricsHost: values["metrics-host"],
   });
   const status = values.desktop ? await runtime.desktop.status() : undefined;
+  if (runtime.metricsUrl) console.log(`glasspane metrics and health on ${runtime.metricsUrl} (no token)`);
   console.log(`glasspane ${version} listening on ${runtime.url}${status ? ` (desktop ${status.display})` : ""}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

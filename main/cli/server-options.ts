@@ -18,6 +18,8 @@ export const SERVER_OPTIONS = {
   log: { type: "boolean", default: false },
   "acp-timeout-ms": { type: "string" },
   "acp-heartbeat-ms": { type: "string" },
+  "metrics-port": { type: "string" },
+  "metrics-host": { type: "string" },
 } as const;
 
 /** Where a daemon lives, for `daemon stop` and `daemon status`. */

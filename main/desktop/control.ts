@@ -63,6 +63,10 @@ export class DesktopControl implements Control {
     return this.current?.info ?? null;
   }
 
+  lease(id: string): ControlLease | undefined {
+    return this.current && this.current.id === id ? this.current : undefined;
+  }
+
   /** Throws `control_held` unless no lease is held or the caller runs as its holder. */
   check(): void {
     const held = this.current;

@@ -126,6 +126,8 @@ export interface Control {
   status(): ControlInfo | null;
   /** throws 409 control_held while a lease is held, unless the caller runs as its holder */
   check(): void;
+  /** the lease with this id while it is the one held (another socket of the holder joins it) */
+  lease(id: string): ControlLease | undefined;
 }
 
 export interface EncodedImage {

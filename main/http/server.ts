@@ -17,6 +17,7 @@ import type { Sessions, Traces } from "../sessions/types.js";
 import type { Stream } from "../stream/types.js";
 import type { ComputerActions } from "../actions/types.js";
 import type { McpEndpoint } from "../mcp/types.js";
+import type { Metrics } from "../metrics/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerBrowserRoutes } from "./routes/browser.js";
 import { clientErrorHandler, manageConnections } from "./connections.js";
@@ -25,7 +26,9 @@ import { answerUnrouted, checkParsedBody, checkRequestShape, guardRequest, TOKEN
 import { registerAcpRoutes } from "./routes/acp.js";
 import { registerAgentRoutes } from "./routes/agents.js";
 import { registerConfigRoutes } from "./routes/config.js";
-import { registerHealthRoutes } from "./routes/health.js";
+import { registerHealthRoutes, type ReadinessCheck } from "./routes/health.js";
+import { registerMetricsRoutes } from "./routes/metrics.js";
+import { recordRequestMetrics } from "./request-metrics.js";
 import { registerDesktopRoutes } from "./routes/desktop.js";
 import { registerControlRoutes } from "./routes/control.js";
 import { registerFsRoutes } from "./routes/fs.js";
@@ -77,6 +80,10 @@ export interface HttpServices {
   volumes: Volumes;
   git: Git;
   runs: AgentRuns;
+  /** Prometheus metrics: every request is timed into them; served at /metrics */
+  metrics: Metrics;
+  /** whether the runtime can serve (GET /v1/health/ready) */
+  ready: ReadinessCheck;
 }
 
 export type { App } from "./app.js";
@@ -127,6 +134,7 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   app.setErrorHandler((err, request, reply) => sendProblem(reply, toProblem(err, request)));
   app.setNotFoundHandler((request, reply) => answerUnrouted(request, reply, routes, options));
   manageConnections(app);
+  recordRequestMetrics(app, services.metrics);
   // Host and Origin first (before the token: a page cannot use a token it does not have, but
   // must not reach anything on a rebinding name either), then the shape rules every route shares.
   app.addHook("onRequest", async (request, reply) => guardRequest(request, reply, options));
@@ -214,7 +222,8 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
     schema.response = { 101: { description: "Switching Protocols: the WebSocket is open", type: "null" }, ...(schema.response as object) };
   });
 
-  registerHealthRoutes(app);
+  registerHealthRoutes(app, services.ready);
+  registerMetricsRoutes(app, services.metrics);
   registerDesktopRoutes(app, services.desktop);
   registerControlRoutes(app, services.desktop);
   registerFsRoutes(app, services.volumes);

@@ -83,6 +83,7 @@ export class StreamService implements Stream {
       },
       keyframe: () => this.encoder?.requestKeyframe(),
       input: this.input,
+      control: this.desktop.control,
     };
   }
 

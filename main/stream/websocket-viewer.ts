@@ -1,5 +1,6 @@
 import { depacketize } from "./depacketize.js";
 import type { EncodedFrame } from "./encoder.js";
+import type { Control } from "../desktop/types.js";
 import { decodeInput, type InputRelay } from "./input.js";
 import type { FrameChannel, FrameChannelHandlers, VideoCodec } from "./types.js";
 
@@ -13,6 +14,7 @@ export interface WebSocketViewerHost {
   config(): { codec: VideoCodec; frameRate: number; screen: { width: number; height: number } };
   keyframe(): void;
   input: InputRelay;
+  control: Control;
 }
 
 /**
@@ -25,6 +27,8 @@ export interface WebSocketViewerHost {
 export class WebSocketViewer implements FrameChannelHandlers {
   private waitingForKey = true;
   private ended = false;
+  /** the control lease this socket's input runs as (`control/attach`) */
+  private leaseId: string | undefined;
   framesSent = 0;
   framesDropped = 0;
 
@@ -66,15 +70,25 @@ export class WebSocketViewer implements FrameChannelHandlers {
   message(data: string | Buffer): void {
     if (this.ended) return;
     if (typeof data !== "string") {
-      this.host.input.push(decodeInput(data));
+      const events = decodeInput(data);
+      const lease = this.leaseId ? this.host.control.lease(this.leaseId) : undefined;
+      if (!lease) return this.host.input.push(events);
+      lease.touch();
+      lease.run(() => this.host.input.push(events));
       return;
     }
     if (data.length > MAX_MESSAGE_CHARS) return;
     try {
-      const msg = JSON.parse(data) as { event?: string };
+      const msg = JSON.parse(data) as { event?: string; payload?: { lease?: unknown } };
       if (msg?.event === "keyframe/request") {
         this.waitingForKey = true;
         this.host.keyframe();
+      } else if (msg?.event === "control/attach") {
+        // the holder of the control lease (GET /v1/desktop/control/ws said its id) sends its input here
+        const id = typeof msg.payload?.lease === "string" ? msg.payload.lease : "";
+        const ok = this.host.control.lease(id) !== undefined;
+        this.leaseId = ok ? id : undefined;
+        this.channel.send(JSON.stringify({ event: ok ? "control/attached" : "control/refused", payload: ok ? {} : { message: "no such control lease is held" } }));
       }
     } catch {
       /* not JSON: ignored, the video goes on */

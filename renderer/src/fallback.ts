@@ -3,9 +3,9 @@
 // message each (u8 flags [1 = keyframe], u32 RTP timestamp, f64 send time in epoch ms,
 // then the frame's H.264 Annex B / VP8 / VP9 bitstream); WebCodecs decodes them onto a
 // canvas. Text `{"event":"keyframe/request"}` asks for a keyframe (after a decoder error).
-// The page watches only: the Desktop view sends its input over the control socket while it
-// holds the lease, whichever transport plays (input on this socket would be refused with
-// control_held while the page's own lease is held).
+// While the page holds the control lease it says so on this socket (`control/attach` with the
+// lease id the control socket granted) and sends its input here, as the holder; the control
+// socket stays open as the lease itself.
 
 import { parseEvent, type LiveStream } from "./stream.js";
 
@@ -59,7 +59,24 @@ export function connectFallback(opts: { url: string; canvas: HTMLCanvasElement; 
     decoder = d;
     waitingForKey = true;
   };
-  const live: LiveStream = { screen: { width: 0, height: 0 }, closed, close: () => end("closed") };
+  let attached = false;
+  let leaseWanted: string | undefined;
+  const attach = () => leaseWanted && ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ event: "control/attach", payload: { lease: leaseWanted } }));
+  const live: LiveStream = {
+    screen: { width: 0, height: 0 },
+    closed,
+    close: () => end("closed"),
+    attachControl: (lease) => {
+      attached = false;
+      leaseWanted = lease;
+      attach();
+    },
+    sendInput: (buf) => {
+      if (!attached || ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(buf);
+      return true;
+    },
+  };
   ws.onmessage = (m) => {
     if (typeof m.data === "string") {
       const msg = parseEvent(m.data);
@@ -78,6 +95,10 @@ export function connectFallback(opts: { url: string; canvas: HTMLCanvasElement; 
           return;
         }
         opts.onState?.("connecting");
+      } else if (msg.event === "control/attached") {
+        attached = true;
+      } else if (msg.event === "control/refused") {
+        attached = false;
       } else if (msg.event === "system/disconnect") {
         end(p.message ?? "disconnected");
       }
@@ -96,6 +117,7 @@ export function connectFallback(opts: { url: string; canvas: HTMLCanvasElement; 
       askKeyframe();
     }
   };
+  ws.onopen = () => attach();
   ws.onclose = () => end("socket closed");
   ws.onerror = () => end("socket failed");
   return live;

@@ -1,12 +1,19 @@
 // The live WebRTC view through /v1/desktop/stream/signaling, the protocol the sandbox-agent
 // SDK's viewer speaks: system/init -> signal/request -> signal/provide (offer) -> answer.
-// The page watches only; input goes over the control socket while it has control.
+// Input goes over the control socket while the page has control (on the WebSocket transport,
+// over the stream's own socket: see fallback.ts).
 
 export interface LiveStream {
   /** the desktop's size as the server announced it */
   screen: { width: number; height: number };
   closed: Promise<string>;
   close(): void;
+  /**
+   * The WebSocket transport only: input from now on goes over the stream's socket, as the
+   * holder of the control lease with this id; sendInput then sends it (false if it cannot).
+   */
+  attachControl?(lease: string): void;
+  sendInput?(buf: ArrayBuffer): boolean;
 }
 
 /** A text message of the stream's sockets, `{event, payload}`; undefined when it is not JSON. */

@@ -13,6 +13,8 @@ export interface TestServer {
   sdk: SandboxAgent;
   child: ChildProcess;
   stateDir: string;
+  /** everything the server printed so far (stdout and stderr) */
+  output(): string;
   /** fetch against the server with the token applied */
   fetch(pathAndQuery: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startServer(
     sdk,
     child,
     stateDir,
+    output: () => output,
     fetch: (p, init = {}) => fetch(url + p, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) }, signal: init.signal ?? AbortSignal.timeout(30_000) }),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

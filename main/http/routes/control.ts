@@ -46,7 +46,8 @@ function attachControlSocket(socket: WebSocket, lease: ControlLease, desktop: De
   let screen = { width: 1, height: 1 };
   void desktop.displayInfo().then((d) => (screen = d.resolution), () => undefined);
   const relay = new InputRelay(desktop, () => screen);
-  send({ type: "granted", control: lease.info });
+  // the id lets the holder's other socket (the stream's WebSocket transport) send input as the holder
+  send({ type: "granted", control: lease.info, lease: lease.id });
   void lease.ended.then((reason) => {
     send({ type: "released", reason });
     if (socket.readyState === socket.OPEN) socket.close(1000, reason);

@@ -46,6 +46,8 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const stream = useRef<LiveStream | null>(null);
   const socket = useRef<WebSocket | null>(null);
+  /** the control lease's id, which the WebSocket transport's socket joins to send input */
+  const lease = useRef<string | null>(null);
   const screen = useRef({ width: 0, height: 0 });
   const live = useLive(
     online,
@@ -102,6 +104,8 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
           ? connectStream({ url: api.wsUrl("/v1/desktop/stream/signaling"), video: video.current!, onState, onScreen })
           : connectFallback({ url: api.wsUrl("/v1/desktop/stream/ws"), canvas: canvas.current!, onState, onScreen });
       stream.current = live;
+      // a stream that (re)connects while the page has control joins the lease
+      if (lease.current) live.attachControl?.(lease.current);
       let timedOut = false;
       if (use === "webrtc" && !asked) {
         deadline = window.setTimeout(() => {
@@ -171,6 +175,8 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
     ws.onmessage = (m) => {
       const f = JSON.parse(m.data);
       if (f.type === "granted") {
+        lease.current = f.lease ?? null;
+        if (f.lease) stream.current?.attachControl?.(f.lease);
         setControl("held");
         surface()?.focus();
         void refresh();
@@ -179,6 +185,7 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
     };
     ws.onclose = () => {
       if (socket.current === ws) socket.current = null;
+      lease.current = null;
       setControl("none");
       void refresh();
     };
@@ -192,7 +199,10 @@ export function DesktopView({ api, online }: { api: Api; online: boolean }) {
 
   const send = (buf: ArrayBuffer) => {
     const ws = socket.current;
-    if (control === "held" && ws?.readyState === WebSocket.OPEN) ws.send(buf);
+    if (control !== "held") return;
+    // on the WebSocket transport the input goes with the picture, over the stream's socket
+    if (transport === "websocket" && stream.current?.sendInput?.(buf)) return;
+    if (ws?.readyState === WebSocket.OPEN) ws.send(buf);
   };
   // the picture the live transport draws into: the video (WebRTC) or the canvas (WebSocket)
   const surface = (): HTMLVideoElement | HTMLCanvasElement | null => (transport === "websocket" ? canvas.current : video.current);
