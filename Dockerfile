@@ -19,11 +19,11 @@ RUN apt-get update \
  && if [ "$WITH_CHROMIUM" = 1 ]; then apt-get install -y --no-install-recommends chromium; fi \
  && rm -rf /var/lib/apt/lists/*
 
-# The runtime runs as glasspane (uid 10001); its state directory is the volume. X's socket
-# directory is made here, root-owned and sticky, as Xvfb expects it.
+# The runtime runs as glasspane (uid 10001); its state directory is the volume. Xvfb makes
+# /tmp/.X11-unix itself: one made here would reach a read-only root's tmpfs /tmp (podman copies
+# it up) without its sticky world-writable mode, and Xvfb could not listen.
 RUN useradd --uid 10001 --user-group --home-dir /var/lib/glasspane --no-create-home --shell /bin/bash glasspane \
- && install -d -o glasspane -g glasspane -m 0700 /var/lib/glasspane \
- && install -d -m 1777 /tmp/.X11-unix
+ && install -d -o glasspane -g glasspane -m 0700 /var/lib/glasspane
 
 # Node 20 and npm, the host's own build (NodeSource's Debian 12 package; Debian's nodejs is 18);
 # npm installs agents into the state directory
@@ -49,9 +49,9 @@ VOLUME /var/lib/glasspane
 # 2468: the API; 9464: the ops listener (/metrics, /v1/health, /v1/health/ready without a token)
 EXPOSE 2468 9464
 
-# /v1/health on the main port with the token from GLASSPANE_TOKEN
+# /v1/health on the ops listener, which needs no token (the image has no curl: node fetches)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const t=process.env.GLASSPANE_TOKEN;fetch('http://127.0.0.1:2468/v1/health',{headers:t?{authorization:'Bearer '+t}:{},signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/v1/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["glasspane", "server", "--host", "0.0.0.0", "--port", "2468", "--desktop", "--state-dir", "/var/lib/glasspane"]
+CMD ["glasspane", "server", "--host", "0.0.0.0", "--port", "2468", "--desktop", "--metrics-port", "9464", "--metrics-host", "0.0.0.0", "--state-dir", "/var/lib/glasspane"]

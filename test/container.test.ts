@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
@@ -92,11 +92,15 @@ const describePid = (pid: number) => {
 interface Running {
   name: string;
   url: string;
+  /** the ops listener: metrics and health without a token */
+  opsUrl: string;
   sdk: SandboxAgent;
   /** the container's pid namespace, as the host names it */
   pidNamespace: string;
   /** resolves to the container's exit code (podman wait) */
   exited: Promise<number>;
+  /** what the container printed so far (podman logs --follow) */
+  output(): string;
 }
 
 const token = randomBytes(18).toString("base64url");
@@ -116,12 +120,14 @@ async function timed<T>(step: string, work: () => Promise<T>): Promise<T> {
 }
 
 /** `podman run`s the image as the README says, waits for /v1/health and connects the SDK. */
-async function runImage(): Promise<Running> {
+async function runImage(extra: string[] = []): Promise<Running> {
   const name = `glasspane-test-${randomBytes(4).toString("hex")}`;
   const port = await freePort();
+  const opsPort = await freePort();
   await podman([
-    "run", "--detach", "--rm", "--name", name, ...RUN_LIMITS,
+    "run", "--detach", "--rm", "--name", name, ...RUN_LIMITS, ...extra,
     "--publish", `127.0.0.1:${port}:2468`,
+    "--publish", `127.0.0.1:${opsPort}:9464`,
     "--env", `GLASSPANE_TOKEN=${token}`,
     "--volume", `${volume}:/var/lib/glasspane`,
     IMAGE,
@@ -131,6 +137,12 @@ async function runImage(): Promise<Running> {
     (r) => Number(r.stdout.trim()),
     () => -1,
   );
+  // followed from the start: with --rm the logs go with the container
+  let output = "";
+  const follower = spawn("podman", [...PODMAN_GLOBAL, "logs", "--follow", name], { stdio: ["ignore", "pipe", "pipe"] });
+  follower.stdout.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  follower.stderr.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  void exited.finally(() => setTimeout(() => follower.kill(), 2000).unref());
   const url = `http://127.0.0.1:${port}`;
   let gone = false;
   void exited.then(() => (gone = true));
@@ -139,13 +151,12 @@ async function runImage(): Promise<Running> {
     const res = await fetch(`${url}/v1/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
     return res.status === 200 && (await res.json()).status === "ok";
   }, 120_000, 250).catch(async (err) => {
-    const logs = await podman(["logs", name]).catch((e) => ({ stdout: "", stderr: String(e) }));
-    throw new Error(`${(err as Error).message}\ncontainer output:\n${logs.stdout}${logs.stderr}`);
+    throw new Error(`${(err as Error).message}\ncontainer output:\n${output}`);
   });
   const pid = (await podman(["inspect", "--format", "{{.State.Pid}}", name])).stdout.trim();
   const pidNamespace = readlinkSync(`/proc/${pid}/ns/pid`);
   const sdk = await SandboxAgent.connect({ baseUrl: url, token, waitForHealth: { timeoutMs: 10_000 } } as any);
-  return { name, url, sdk, pidNamespace, exited };
+  return { name, url, opsUrl: `http://127.0.0.1:${opsPort}`, sdk, pidNamespace, exited, output: () => output };
 }
 
 /** Stops the container with a deadline and checks that nothing of it is left on the host. */
@@ -209,6 +220,14 @@ describe("the container image", { timeout: 15 * 60_000 }, () => {
       await podman(["healthcheck", "run", first.name]);
       assert.equal((await podman(["inspect", "--format", "{{.State.Health.Status}}", first.name])).stdout.trim(), "healthy");
     });
+    // the ops port answers without a token; the main port does not
+    assert.equal((await fetch(`${first.url}/v1/health`, { signal: AbortSignal.timeout(10_000) })).status, 401);
+    await timed("/v1/health/ready on the ops port", () => eventually("readiness", async () => {
+      const res = await fetch(`${first.opsUrl}/v1/health/ready`, { signal: AbortSignal.timeout(10_000) });
+      return res.status === 200 && (await res.json()).status === "ready";
+    }, 60_000, 250));
+    const metrics = await (await fetch(`${first.opsUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    assert.match(metrics, /^glasspane_desktops_in_use 1$/m);
     const r = await first.sdk.runProcess({ command: "sh", args: ["-c", "id -u; cat /etc/debian_version"] });
     assert.equal(r.exitCode, 0, r.stderr);
     const [uid, debian] = r.stdout.trim().split("\n");
@@ -259,14 +278,20 @@ describe("the container image", { timeout: 15 * 60_000 }, () => {
     });
   });
 
-  it("stops within the deadline and leaves nothing behind; the volume starts again", { timeout: 5 * 60_000 }, async () => {
+  it("stops within the deadline and leaves nothing behind; the volume starts again, on a read-only root", { timeout: 5 * 60_000 }, async () => {
     await timed("podman stop and cleanup checks", () => stopAndCheckGone(first));
     const mountpoint = (await podman(["volume", "inspect", "--format", "{{.Mountpoint}}", volume])).stdout.trim();
     assert.ok(existsSync(path.join(mountpoint, "typed.txt")), "the state survives in the volume");
     assert.ok(!existsSync(path.join(mountpoint, "glasspane.lock")), "the state directory's lock is released");
-    const second = await timed("second run on the same volume until /v1/health answers", runImage);
+    // the second run as the Kubernetes pod runs it: a read-only root (podman puts tmpfs on /tmp)
+    const second = await timed("second run (read-only root) on the same volume until /v1/health answers", () => runImage(["--read-only"]));
     // on a used state directory the desktop may still be starting when the API answers
-    await eventually("the second run's desktop to be active", async () => (await second.sdk.getDesktopStatus()).state === "active", 60_000, 250);
+    let exitedEarly = false;
+    void second.exited.then(() => (exitedEarly = true));
+    await eventually("the second run's desktop to be active", async () => {
+      if (exitedEarly) throw new Error("the container exited");
+      return (await second.sdk.getDesktopStatus()).state === "active";
+    }, 60_000, 250).catch((err) => assert.fail(`${(err as Error).message}\ncontainer output:\n${second.output()}`));
     assert.equal(Buffer.from(await second.sdk.readFsFile({ path: "/var/lib/glasspane/typed.txt" })).toString("utf8"), "typed from outside the container, ünïcödé\n");
     await timed("second stop and cleanup checks", () => stopAndCheckGone(second));
   });
