@@ -10,8 +10,8 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
  * Starts `glasspane server --no-token` on a free port with its own state directory, as a
  * user would (the bin script); resolves with its base URL once it listens (30 s deadline).
  */
-export async function startGlasspane(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ server: ChildProcess; base: string }> {
-  const server = spawn(process.execPath, [path.join(repoRoot, "bin", "glasspane.js"), "server", "--port", "0", "--no-token", "--state-dir", stateDir], {
+export async function startGlasspane(stateDir: string, env: NodeJS.ProcessEnv = process.env, args: string[] = []): Promise<{ server: ChildProcess; base: string }> {
+  const server = spawn(process.execPath, [path.join(repoRoot, "bin", "glasspane.js"), "server", "--port", "0", "--no-token", "--state-dir", stateDir, ...args], {
     stdio: ["ignore", "pipe", "inherit"],
     env,
   });

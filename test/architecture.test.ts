@@ -29,11 +29,13 @@ const ALLOWED: Record<string, string[]> = {
   // the action executor works over the Desktop interface; key names come from the one table
   actions: ["shared", "desktop/types.ts", "desktop/keys.ts"],
   // (and the data channel's input decoder, which the control socket speaks too)
-  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts", "stream/input.ts", "sessions/types.ts", "actions/types.ts", "actions/schema.ts", "mcp/types.ts", "browser/types.ts", "volumes/types.ts", "git/types.ts", "metrics/types.ts"],
+  http: ["shared", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "desktop/recording/types.ts", "stream/types.ts", "stream/input.ts", "sessions/types.ts", "actions/types.ts", "actions/schema.ts", "mcp/types.ts", "browser/types.ts", "volumes/types.ts", "git/types.ts", "desktops/types.ts", "metrics/types.ts"],
   // MCP is a second front door beside http: the same services through their interfaces,
   // the same TypeBox schemas as the routes (so a tool's input is never written twice)
   mcp: ["shared", "http/schemas", "desktop/types.ts", "fs/types.ts", "processes/types.ts", "actions/types.ts", "actions/schema.ts"],
-  app: ["shared", "processes", "desktop", "fs", "stream", "sessions", "browser", "actions", "http", "mcp", "volumes", "git", "metrics"],
+  // several desktops: each a unit of its own desktop, recorder, stream, actions and browser
+  desktops: ["shared", "processes", "desktop", "stream", "actions", "browser", "metrics/types.ts"],
+  app: ["shared", "processes", "desktop", "desktops", "fs", "stream", "sessions", "browser", "actions", "http", "mcp", "volumes", "git", "metrics"],
   // the CLI installs the desktop's packages in the foreground of its terminal
   cli: ["shared", "app", "desktop/dependencies.ts", "mcp/bridge.ts", "processes/foreground.ts"],
   electron: ["shared", "app"],

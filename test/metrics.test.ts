@@ -116,7 +116,7 @@ describe("metrics and readiness (server started with --desktop and --metrics-por
     assert.equal(s.family("glasspane_http_request_duration_seconds").type, "HISTOGRAM");
     assert.equal(s.family("glasspane_action_duration_seconds").type, "HISTOGRAM");
     assert.equal(s.family("glasspane_desktops").type, "GAUGE");
-    assert.equal(s.gauge("glasspane_desktops_capacity"), 1);
+    assert.equal(s.gauge("glasspane_desktops_capacity"), 8, "the --max-desktops default");
     assert.ok(s.gauge("glasspane_process_open_fds") > 0);
     assert.ok(s.gauge("glasspane_process_resident_memory_bytes") > 1024 * 1024);
     assert.equal(s.gauge("glasspane_agent_sessions"), 0);

@@ -1,10 +1,13 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BrowserService } from "../browser/service.js";
-import { DesktopService } from "../desktop/desktop.js";
+import type { DesktopService } from "../desktop/desktop.js";
+import type { RecordingService } from "../desktop/recording/recorder.js";
+import type { StreamService } from "../stream/service.js";
+import type { ActionService } from "../actions/service.js";
+import type { BrowserService } from "../browser/service.js";
+import { DesktopRegistry } from "../desktops/registry.js";
 import type { DesktopStartOptions } from "../desktop/types.js";
-import { RecordingService } from "../desktop/recording/recorder.js";
 import { WorkspaceFs } from "../fs/workspace.js";
 import { GitService } from "../git/service.js";
 import { VolumeService } from "../volumes/service.js";
@@ -15,8 +18,6 @@ import { ProcessService } from "../processes/service.js";
 import { DEFAULT_PROCESS_CONFIG } from "../processes/types.js";
 import { SessionService } from "../sessions/service.js";
 import { TraceStore } from "../sessions/traces.js";
-import { StreamService } from "../stream/service.js";
-import { ActionService } from "../actions/service.js";
 import { McpFrontDoor } from "../mcp/server.js";
 import { RuntimeMetrics } from "../metrics/registry.js";
 import type { DesktopSample } from "../metrics/types.js";
@@ -35,8 +36,10 @@ export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
   stateDir?: string;
   /** confine /v1/fs to this directory (default: the whole file system, as the reference) */
   fsRoot?: string;
-  /** disk budget of all recordings together (default 2 GiB) */
+  /** disk budget of all recordings together, every desktop's (default 2 GiB) */
   recordingBudgetBytes?: number;
+  /** desktops running at once, the default one included (`--max-desktops`, default 8) */
+  maxDesktops?: number;
   /** how long a POSTed ACP request waits for the agent's answer (10 min) */
   acpRequestTimeoutMs?: number;
   /** serve /metrics and the health routes without a token on this port too (the ops listener) */
@@ -48,6 +51,8 @@ export interface RuntimeConfig extends Omit<HttpOptions, "version" | "uiDir"> {
 export interface Runtime {
   url: string;
   http: App;
+  /** every desktop; the fields below are the default one's */
+  desktops: DesktopRegistry;
   desktop: DesktopService;
   recordings: RecordingService;
   stream: StreamService;
@@ -81,17 +86,20 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
     maxFinishedProcesses: () => limits.maxFinishedProcesses,
   });
   const processApi = new ProcessService(processes, limits);
-  const desktop = new DesktopService(processes, stateDir);
-  const recordings = new RecordingService(processes, desktop, { budgetBytes: config.recordingBudgetBytes });
-  const browser = new BrowserService(desktop, processes, stateDir);
-  // the browser lives on the desktop's display: it goes before the display does
-  desktop.beforeStop(async () => void (await browser.stop()));
+  // a server reachable only on loopback offers only loopback ICE candidates
+  const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
+  const desktops = new DesktopRegistry(processes, {
+    stateDir,
+    maxDesktops: config.maxDesktops,
+    recordingBudgetBytes: config.recordingBudgetBytes,
+    streamHostAddresses: loopback ? ["127.0.0.1"] : undefined,
+    observeAction: (phase, ms) => metrics.observeAction(phase, ms),
+  });
+  // MCP, the computer-use agent and ACP sessions work on the default desktop
+  const { desktop, recordings, browser, stream, actions } = desktops.defaultUnit;
   const fs = new WorkspaceFs({ root: config.fsRoot });
   const volumes = new VolumeService(stateDir, fs);
   const git = new GitService(processes, volumes);
-  // a server reachable only on loopback offers only loopback ICE candidates
-  const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.host);
-  const stream = new StreamService(desktop, processes, { defaultHostAddresses: loopback ? ["127.0.0.1"] : undefined });
   const traces = new TraceStore(path.join(stateDir, "traces"));
   traces.prune();
   let endpoint: { url: string; token?: string } | undefined;
@@ -108,27 +116,26 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
   });
   const runs = new AgentRunService(sessions);
   const metrics = new RuntimeMetrics({
-    desktops: async (): Promise<DesktopSample[]> => {
-      const [status, streaming, recorded] = await Promise.all([desktop.status(), stream.status(), recordings.list()]);
-      return [
-        {
-          id: "default",
-          state: status.state,
-          viewers: { webrtc: streaming.viewers - streaming.websocketViewers, websocket: streaming.websocketViewers },
-          recordingBytes: recorded.reduce((sum, r) => sum + r.bytes, 0),
-        },
-      ];
-    },
-    // one desktop until the runtime holds several
-    desktopsCapacity: () => 1,
+    desktops: () =>
+      Promise.all(
+        desktops.all().map(async (unit): Promise<DesktopSample> => {
+          const [status, streaming, recorded] = await Promise.all([unit.desktop.status(), unit.stream.status(), unit.recordings.list()]);
+          return {
+            id: unit.id,
+            state: status.state,
+            viewers: { webrtc: streaming.viewers - streaming.websocketViewers, websocket: streaming.websocketViewers },
+            recordingBytes: recorded.reduce((sum, r) => sum + r.bytes, 0),
+          };
+        }),
+      ),
+    desktopsCapacity: () => desktops.max,
     processes: () => processes.list().map((p) => p.info()),
     agentSessions: () => sessions.listServers().length,
   });
-  const actions = new ActionService(desktop, (phase, ms) => metrics.observeAction(phase, ms));
   const ready = readinessCheck(desktop, config.desktop !== undefined);
   const mcp = new McpFrontDoor({ desktop, processes: processApi, fs, actions }, { name: "glasspane", version });
   const uiDir = fileURLToPath(new URL("../../../renderer/dist/", import.meta.url));
-  const http = await createHttpServer({ ...config, version, uiDir }, { desktop, fs, processes: processApi, recordings, stream, sessions, traces, actions, mcp, browser, volumes, git, runs, metrics, ready });
+  const http = await createHttpServer({ ...config, version, uiDir }, { desktops, fs, processes: processApi, sessions, traces, mcp, volumes, git, runs, metrics, ready });
   const host = config.host;
   await http.listen({ host, port: config.port });
   const address = http.server.address();
@@ -152,6 +159,7 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
   const runtime: Runtime = {
     url,
     http,
+    desktops,
     desktop,
     recordings,
     stream,
@@ -165,12 +173,9 @@ async function startOnLockedDir(config: RuntimeConfig, stateDir: string, lock: S
       (closing ??= (async () => {
         await ops?.close().catch(() => undefined);
         await http.close().catch(() => undefined);
-        await recordings.close();
-        await stream.shutdown().catch(() => undefined);
-        await browser.stop().catch(() => undefined);
         runs.close();
         await sessions.shutdown();
-        await desktop.shutdown();
+        await desktops.close();
         await processes.shutdown();
         lock.release();
       })()),

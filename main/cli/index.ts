@@ -4,6 +4,7 @@ import { version } from "../app/version.js";
 import { SERVER_OPTIONS } from "./server-options.js";
 import { daemon } from "./daemon.js";
 import { toInt, UsageError } from "./args.js";
+import { LIMITS } from "../shared/limits.js";
 import { desktopPackages, detectPackageManager, installCommand, type PackageManager } from "../desktop/dependencies.js";
 import { capOutputFile } from "./output-cap.js";
 
@@ -15,6 +16,7 @@ Usage:
                    [--cors-allow-header H ...] [--cors-allow-credentials]
                    [--desktop [--width 1440 --height 900]] [--state-dir DIR] [--fs-root DIR] [--log]
                    [--recording-budget-mb 2048] [--acp-timeout-ms 600000] [--acp-heartbeat-ms 15000]
+                   [--max-desktops 8]
                    [--metrics-port N [--metrics-host 127.0.0.1]]
   glasspane daemon start [the server's options]
   glasspane daemon stop|status [--host 127.0.0.1] [--port 2468]
@@ -101,6 +103,7 @@ async function server(args: string[]): Promise<number> {
     acpRequestTimeoutMs: values["acp-timeout-ms"] ? toInt(values["acp-timeout-ms"], "--acp-timeout-ms", 1, 2_147_483_647) : undefined,
     acpHeartbeatMs: values["acp-heartbeat-ms"] ? toInt(values["acp-heartbeat-ms"], "--acp-heartbeat-ms", 100, 2_147_483_647) : undefined,
     recordingBudgetBytes: values["recording-budget-mb"] ? toInt(values["recording-budget-mb"], "--recording-budget-mb", 1, 1024 ** 3) * 1024 ** 2 : undefined,
+    maxDesktops: values["max-desktops"] ? toInt(values["max-desktops"], "--max-desktops", LIMITS.desktops.min, LIMITS.desktops.max) : undefined,
     logger: values.log,
     metricsPort,
     metricsHost: values["metrics-host"],

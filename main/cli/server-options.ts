@@ -15,6 +15,7 @@ export const SERVER_OPTIONS = {
   "state-dir": { type: "string" },
   "fs-root": { type: "string" },
   "recording-budget-mb": { type: "string" },
+  "max-desktops": { type: "string" },
   log: { type: "boolean", default: false },
   "acp-timeout-ms": { type: "string" },
   "acp-heartbeat-ms": { type: "string" },

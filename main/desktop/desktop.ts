@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { prepareStateDir } from "./state-dir.js";
 import { LIMITS } from "../shared/limits.js";
 import { checkInteger, checkLength } from "../shared/check-limits.js";
@@ -21,6 +21,7 @@ import { DamageFeed, DamageMonitor } from "./damage.js";
 import { waitForScreen } from "./settle.js";
 import { programsWorking } from "./activity.js";
 import { DesktopControl } from "./control.js";
+import { DisplayNumbers } from "./displays.js";
 import type {
   Desktop,
   DesktopStartOptions,
@@ -42,7 +43,6 @@ import type {
   WindowInfo,
 } from "./types.js";
 import type { RecordingSource } from "./recording/types.js";
-import { processAlive } from "../shared/process.js";
 import { BoundedLogFile, RUNTIME_LOG_MAX_BYTES } from "../shared/bounded-log.js";
 
 /** How long a request waits for the desktop to come back after Xvfb was restarted. */
@@ -70,6 +70,13 @@ interface ActiveConfig {
   options: DesktopStartOptions;
 }
 
+export interface DesktopServiceOptions {
+  /** display numbers taken in this process; shared by every desktop of a runtime (default: its own) */
+  displays?: DisplayNumbers;
+  /** the state directory a start without `stateDir` uses (default `<stateDir>/desktop`) */
+  desktopStateDir?: string;
+}
+
 /**
  * One virtual desktop: Xvfb + openbox supervised by the process manager, driven over one
  * persistent X connection. Restarts Xvfb/openbox while active and reconnects by itself.
@@ -92,9 +99,18 @@ export class DesktopService implements Desktop {
   constructor(
     private readonly processes: ProcessManager,
     private readonly defaultStateDir: string,
-  ) {}
+    private readonly options: DesktopServiceOptions = {},
+  ) {
+    this.displays = options.displays ?? new DisplayNumbers();
+  }
+  private readonly displays: DisplayNumbers;
 
   // ---- lifecycle ----
+
+  /** The state without asking the X server (status() does). */
+  currentState(): DesktopState {
+    return this.state;
+  }
 
   async start(options: DesktopStartOptions): Promise<DesktopStatus> {
     if (this.state === "active") return this.status();
@@ -186,7 +202,7 @@ export class DesktopService implements Desktop {
 
   /** The state directory of a desktop started without `stateDir`. */
   defaultDesktopStateDir(): string {
-    return path.join(this.defaultStateDir, "desktop");
+    return this.options.desktopStateDir ?? path.join(this.defaultStateDir, "desktop");
   }
 
   /** What a screen recorder needs; undefined unless the desktop is active. */
@@ -204,6 +220,9 @@ export class DesktopService implements Desktop {
 
   async shutdown(): Promise<void> {
     if (this.state !== "inactive") await this.teardown("inactive").catch(() => undefined);
+    // a deleted desktop must not keep its log open (a later line opens it again)
+    this.runtimeLogFile?.close();
+    this.runtimeLogFile = undefined;
   }
 
   private async validateStart(o: DesktopStartOptions): Promise<ActiveConfig> {
@@ -257,7 +276,8 @@ export class DesktopService implements Desktop {
   /** Starts Xvfb on the first free display at or above the requested number. */
   private async launchDisplay(cfg: ActiveConfig): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const num = findFreeDisplay(cfg.displayNum);
+      const num = this.displays.claim(cfg.displayNum);
+      this.reservedDisplay = num;
       cfg.displayNum = num;
       this.config = cfg;
       const xvfb = await this.processes.spawn({
@@ -277,6 +297,7 @@ export class DesktopService implements Desktop {
       }, 10_000, 25);
       if (up === true) return;
       await xvfb.stop(1000);
+      this.releaseDisplay();
       this.log(cfg, `Xvfb on :${num} did not come up (${up === false ? "exited" : "timed out"}); trying the next display`);
       cfg.displayNum = num + 1;
     }
@@ -298,12 +319,19 @@ export class DesktopService implements Desktop {
       session.conn.close();
     }
     await Promise.all([this.openbox?.stop(3000), this.xvfb?.stop(3000)]);
+    this.releaseDisplay();
     this.state = finalState;
     this.startedAt = undefined;
     if (finalState === "inactive") {
       this.openbox = undefined;
       this.xvfb = undefined;
     }
+  }
+
+  private reservedDisplay: number | undefined;
+  private releaseDisplay() {
+    if (this.reservedDisplay !== undefined) this.displays.release(this.reservedDisplay);
+    this.reservedDisplay = undefined;
   }
 
   /** When the X connection drops while active (Xvfb died), reconnect once the supervisor has restarted it. */
@@ -670,25 +698,6 @@ async function pasteText(s: Session, text: string): Promise<void> {
     await s.clipboard.set(primary, "primary").catch(() => undefined);
   }
 }
-
-/** The first display number >= `from` whose lock file is absent or stale. */
-function findFreeDisplay(from: number): number {
-  for (let n = from; n < from + 200; n++) {
-    const lock = `/tmp/.X${n}-lock`;
-    if (existsSync(lock)) {
-      const pid = Number.parseInt(readFileSync(lock, "utf8").trim(), 10);
-      if (pid > 0 && processAlive(pid)) continue;
-      // a dead server's socket would pass for the new server's before it listens
-      rmSync(`/tmp/.X11-unix/X${n}`, { force: true });
-      rmSync(lock, { force: true });
-    } else if (existsSync(`/tmp/.X11-unix/X${n}`)) {
-      continue;
-    }
-    return n;
-  }
-  throw new GlasspaneError("desktop_start_failed", 502, `no free X display found from :${from} to :${from + 199}`);
-}
-
 
 function pointOrNone(x?: number, y?: number): Array<[number, number]> {
   if ((x === undefined) !== (y === undefined)) throw invalid("x and y must both be provided or both be omitted");

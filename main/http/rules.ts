@@ -9,7 +9,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export const TOKEN_QUERY_KEY = "access_token";
 
 /** Routes a page reaches by URL alone (a <video> or download link): they, too, take the token in the query. */
-const LINK_ROUTES = new Set(["/v1/desktop/recordings/:id/download"]);
+const LINK_ROUTES = new Set(["/v1/desktop/recordings/:id/download", "/v1/desktops/:desktopId/recordings/:id/download"]);
 
 /** Whether this request may carry its token as `?access_token=`: a WebSocket handshake, or a link route. */
 export function tokenInQuery(request: FastifyRequest, route: RouteFacts | undefined): boolean {

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify from "fastify";
 import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
@@ -6,20 +5,19 @@ import websocket from "@fastify/websocket";
 import fastifyStatic from "@fastify/static";
 import { Ajv } from "ajv";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { Browser } from "../browser/types.js";
-import type { Recordings } from "../desktop/recording/types.js";
-import type { Desktop } from "../desktop/types.js";
+import type { Desktops } from "../desktops/types.js";
 import type { FileSystem } from "../fs/types.js";
 import type { Git } from "../git/types.js";
 import type { Volumes } from "../volumes/types.js";
 import type { Processes } from "../processes/types.js";
 import type { Sessions, Traces } from "../sessions/types.js";
-import type { Stream } from "../stream/types.js";
-import type { ComputerActions } from "../actions/types.js";
+import { tokenDigest, tokenMatches } from "../shared/token.js";
 import type { McpEndpoint } from "../mcp/types.js";
 import type { Metrics } from "../metrics/types.js";
 import { problem, ProblemSchema, sendProblem, toProblem } from "./problem.js";
 import { registerBrowserRoutes } from "./routes/browser.js";
+import { registerDesktopsRoutes } from "./routes/desktops.js";
+import { desktopIdInPath, registerDesktopScopes } from "./desktop-scope.js";
 import { clientErrorHandler, manageConnections } from "./connections.js";
 import { RouteTable } from "./route-table.js";
 import { answerUnrouted, checkParsedBody, checkRequestShape, guardRequest, TOKEN_QUERY_KEY, tokenInQuery } from "./rules.js";
@@ -64,16 +62,13 @@ export interface HttpOptions {
 }
 
 export interface HttpServices {
-  desktop: Desktop;
+  /** every desktop and its recordings, stream, actions and browser; `default` is /v1/desktop */
+  desktops: Desktops;
   fs: FileSystem;
   processes: Processes;
-  recordings: Recordings;
-  stream: Stream;
-  browser: Browser;
   sessions: Sessions;
   /** the computer-use agent's traces */
   traces: Traces;
-  actions: ComputerActions;
   /** the MCP front door, served at /v1/mcp behind the same token */
   mcp: McpEndpoint;
   /** named folders; `volumes.fs()` is the default file system (the one `fs` is) */
@@ -164,25 +159,31 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
     });
   }
 
-  if (options.token !== undefined) {
-    const expected = digest(options.token);
-    app.addHook("onRequest", async (request, reply) => {
-      // OPTIONS tells what a path takes, nothing more; preflights carry no token
-      if (request.method === "OPTIONS") return;
-      // the UI's own files hold no data; the page calls the API with the token
-      if (request.url === "/ui" || request.url.startsWith("/ui/")) return;
-      const header = request.headers.authorization;
-      let presented: string | undefined;
-      if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
-      // a browser's WebSocket, or a <video>/download link in a page, cannot send a header: they carry ?access_token=
-      else if (tokenInQuery(request, routes.get(request.method, request.routeOptions.url))) {
-        presented = new URL(request.url, "http://x").searchParams.get(TOKEN_QUERY_KEY) ?? undefined;
-      }
-      if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
-        return sendProblem(reply, problem("token_invalid", 401, "missing or invalid bearer token (Authorization: Bearer <token>)"));
-      }
-    });
-  }
+  // The runtime's token reaches everything; a desktop's own token reaches only the routes
+  // under /v1/desktops/{that id} (a desktop with a token needs one even under --no-token).
+  const expected = options.token !== undefined ? tokenDigest(options.token) : undefined;
+  app.addHook("onRequest", async (request, reply) => {
+    // OPTIONS tells what a path takes, nothing more; preflights carry no token
+    if (request.method === "OPTIONS") return;
+    // the UI's own files hold no data; the page calls the API with the token
+    if (request.url === "/ui" || request.url.startsWith("/ui/")) return;
+    const desktopId = desktopIdInPath(request);
+    const guardedDesktop = desktopId !== undefined && services.desktops.guarded(desktopId);
+    if (expected === undefined && !guardedDesktop) return;
+    const header = request.headers.authorization;
+    let presented: string | undefined;
+    if (header?.startsWith("Bearer ")) presented = header.slice("Bearer ".length);
+    // a browser's WebSocket, or a <video>/download link in a page, cannot send a header: they carry ?access_token=
+    else if (tokenInQuery(request, routes.get(request.method, request.routeOptions.url))) {
+      presented = new URL(request.url, "http://x").searchParams.get(TOKEN_QUERY_KEY) ?? undefined;
+    }
+    const reaches =
+      presented !== undefined &&
+      ((expected !== undefined && tokenMatches(presented, expected)) || (desktopId !== undefined && services.desktops.tokenReaches(desktopId, presented)));
+    if (!reaches) {
+      return sendProblem(reply, problem("token_invalid", 401, "missing or invalid bearer token (Authorization: Bearer <token>)"));
+    }
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -201,9 +202,12 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
     if (route.schema?.hide) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const segments = route.url.split("/").filter((p) => p && !p.startsWith(":"));
+    // the desktop routes are registered twice (/v1/desktop and /v1/desktops/:desktopId): a named one gets its twin's name
+    const named = route.schema?.operationId;
+    const twin = named && route.url.startsWith("/v1/desktops/:desktopId/") ? named.replace("_v1_desktop_", "_v1_desktops_") : named;
     route.schema = {
-      operationId: `${String(methods[0]).toLowerCase()}_${segments.join("_")}`,
       ...route.schema,
+      operationId: twin ?? `${String(methods[0]).toLowerCase()}_${segments.join("_")}`,
       response: { ...(route.schema?.response as object), "4XX": ProblemSchema, "5XX": ProblemSchema },
     };
   });
@@ -224,22 +228,26 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
 
   registerHealthRoutes(app, services.ready);
   registerMetricsRoutes(app, services.metrics);
-  registerDesktopRoutes(app, services.desktop);
-  registerControlRoutes(app, services.desktop);
+  registerDesktopsRoutes(app, services.desktops);
+  // every route of one desktop, at /v1/desktop (the default) and /v1/desktops/:desktopId
+  await registerDesktopScopes(app, services.desktops, (scope) => {
+    registerDesktopRoutes(scope);
+    registerControlRoutes(scope);
+    registerRecordingRoutes(scope);
+    registerStreamRoutes(scope);
+    registerBrowserRoutes(scope, { corsAllowOrigins: options.corsAllowOrigins });
+    registerActionRoutes(scope);
+  });
   registerFsRoutes(app, services.volumes);
   registerWorkspaceFsRoutes(app, services.volumes);
   registerVolumeRoutes(app, services.volumes);
   registerGitRoutes(app, services.git);
   registerProcessRoutes(app, services.processes, services.volumes);
-  registerRecordingRoutes(app, services.recordings);
-  registerStreamRoutes(app, services.stream);
-  registerBrowserRoutes(app, services.browser, { corsAllowOrigins: options.corsAllowOrigins });
   registerAgentRoutes(app, services.sessions);
   registerAgentRunRoutes(app, services.runs, services.volumes);
   registerAcpRoutes(app, services.sessions, { heartbeatMs: options.acpHeartbeatMs, volumes: services.volumes });
   registerConfigRoutes(app, services.sessions);
   registerTraceRoutes(app, services.traces);
-  registerActionRoutes(app, services.actions, services.desktop);
   registerMcpRoutes(app, services.mcp);
   app.get("/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   if (options.uiDir) {
@@ -248,9 +256,4 @@ export async function createHttpServer(options: HttpOptions, services: HttpServi
   }
 
   return app;
-}
-
-/** Hash first, so the constant-time compare works on equal lengths and leaks no length. */
-function digest(token: string): Buffer {
-  return createHash("sha256").update(token).digest();
 }

@@ -111,6 +111,7 @@ export class ManagedProcess extends EventEmitter {
       args: this.spec.args ?? [],
       cwd: this.spec.cwd ?? null,
       owner: this.spec.owner,
+      desktopId: this.spec.desktopId ?? null,
       tty: this.spec.tty ?? false,
       interactive: this.spec.interactive ?? false,
       status: this.status,

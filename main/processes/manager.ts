@@ -51,6 +51,7 @@ export class ProcessManager extends EventEmitter {
         args: record.args,
         cwd: record.cwd ?? undefined,
         owner: record.owner,
+        desktopId: record.desktopId ?? undefined,
         tty: record.tty,
         interactive: record.interactive,
         processGroup: record.processGroup,
@@ -92,6 +93,15 @@ export class ProcessManager extends EventEmitter {
     await proc.start();
     this.emit("spawn", proc);
     return proc;
+  }
+
+  /**
+   * The same manager, seen by one desktop: every process spawned through it carries the
+   * desktop's id. Everything else (list, get, run, events) is the shared manager's.
+   */
+  forDesktop(desktopId: string): ProcessManager {
+    const spawn = (spec: ProcessSpec) => this.spawn({ ...spec, desktopId });
+    return new Proxy(this, { get: (target, key) => (key === "spawn" ? spawn : Reflect.get(target, key, target)) });
   }
 
   get(id: string): ManagedProcess | undefined {

@@ -83,9 +83,10 @@ export class ProcessService implements Processes {
     return view(proc);
   }
 
-  list(owner?: ProcessOwner): ProcessInfo[] {
+  list(owner?: ProcessOwner, desktopId?: string): ProcessInfo[] {
     return this.manager
       .list(owner)
+      .filter((p) => desktopId === undefined || p.spec.desktopId === desktopId)
       .sort((a, b) => idNumber(a.id) - idNumber(b.id))
       .map(view);
   }
@@ -284,6 +285,7 @@ function view(p: ManagedProcess): ProcessInfo {
     tty: p.spec.tty ?? false,
     interactive: p.spec.interactive ?? false,
     owner: p.spec.owner,
+    desktopId: p.spec.desktopId ?? null,
     status: p.status,
     pid: p.pid,
     exitCode: p.exitCode,

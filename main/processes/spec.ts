@@ -20,6 +20,8 @@ export interface ProcessSpec {
   cwd?: string;
   env?: Record<string, string>;
   owner: ProcessOwner;
+  /** the desktop that started it (its Xvfb, encoders, apps); unset for everything else */
+  desktopId?: string;
   restart?: RestartPolicy;
   /** run under a pseudo-terminal (node-pty); output goes to the `pty` stream */
   tty?: boolean;
@@ -58,6 +60,7 @@ export interface ManagedProcessInfo {
   args: string[];
   cwd: string | null;
   owner: ProcessOwner;
+  desktopId: string | null;
   tty: boolean;
   interactive: boolean;
   status: ProcessStatus;

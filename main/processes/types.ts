@@ -36,6 +36,8 @@ export interface ProcessInfo {
   tty: boolean;
   interactive: boolean;
   owner: ProcessOwner;
+  /** the desktop that started it; null for processes no desktop owns */
+  desktopId: string | null;
   status: ProcessStatus;
   pid: number | null;
   /** null while running, and after a signal or an exit the server could not observe */
@@ -123,7 +125,7 @@ export interface Processes {
   setConfig(config: Omit<ProcessConfig, "maxFinishedProcesses"> & { maxFinishedProcesses?: number }): ProcessConfig;
   run(request: ProcessRunRequest): Promise<ProcessRunResponse>;
   create(request: ProcessCreateRequest): Promise<ProcessInfo>;
-  list(owner?: ProcessOwner): ProcessInfo[];
+  list(owner?: ProcessOwner, desktopId?: string): ProcessInfo[];
   get(id: string): ProcessInfo;
   stop(id: string, waitMs?: number): Promise<ProcessInfo>;
   kill(id: string, waitMs?: number): Promise<ProcessInfo>;

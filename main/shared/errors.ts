@@ -11,6 +11,7 @@ export type ErrorCode =
   | "desktop_not_active"
   | "desktop_start_failed"
   | "desktop_dependencies_missing"
+  | "desktop_limit_reached"
   | "conflict"
   | "control_held"
   | "payload_too_large"

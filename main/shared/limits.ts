@@ -57,6 +57,10 @@ export const LIMITS = {
   traceBytes: { max: 256 * 1024 * 1024 },
   /** every trace together; the oldest go first */
   tracesTotalBytes: { max: 2 * 1024 * 1024 * 1024 },
+  /** a desktop's id (a slug, and a folder under the state directory) */
+  desktopId: { max: 64 },
+  /** desktops one runtime runs at once (`--max-desktops`; default 8) */
+  desktops: { min: 1, max: 1000, default: 8 },
   /** a volume's name (a folder under the state directory) */
   volumeName: { max: 64 },
   /** volumes at once */

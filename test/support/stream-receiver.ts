@@ -19,8 +19,9 @@ export interface StreamReceiver {
   close(): Promise<void>;
 }
 
-export function connectReceiver(base: string, codec: VideoCodec, token?: string): StreamReceiver {
-  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/v1/desktop/stream/signaling${token ? `?access_token=${token}` : ""}`);
+/** `desktopPath` is the desktop's route prefix: `/v1/desktop` (the default) or `/v1/desktops/{id}`. */
+export function connectReceiver(base: string, codec: VideoCodec, token?: string, desktopPath = "/v1/desktop"): StreamReceiver {
+  const ws = new WebSocket(`${base.replace(/^http/, "ws")}${desktopPath}/stream/signaling${token ? `?access_token=${token}` : ""}`);
   const use = { h264: useH264, vp8: useVP8, vp9: useVP9 }[codec];
   const pc = new RTCPeerConnection({ codecs: { audio: [], video: [use()] }, iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] } as any);
   const packets: ReceivedPacket[] = [];

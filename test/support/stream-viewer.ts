@@ -134,9 +134,15 @@ export interface StreamViewer {
   close(): Promise<void>;
 }
 
-/** Opens a viewer page for `serverUrl`: the SDK connects to the signaling socket at once. */
-export async function openViewer(browser: Browser, serverUrl: string, token?: string): Promise<StreamViewer> {
-  const js = await sdkBundle();
+/**
+ * Opens a viewer page for `serverUrl`: the SDK connects to the signaling socket at once.
+ * `desktopId` points the SDK's viewer at `/v1/desktops/{id}/stream/signaling` (the SDK itself
+ * knows only the default desktop's `/v1/desktop/...`).
+ */
+export async function openViewer(browser: Browser, serverUrl: string, token?: string, opts: { desktopId?: string } = {}): Promise<StreamViewer> {
+  const bundle = await sdkBundle();
+  const js = opts.desktopId ? bundle.replaceAll("/desktop/stream/signaling", `/desktops/${encodeURIComponent(opts.desktopId)}/stream/signaling`) : bundle;
+  if (opts.desktopId && js === bundle) throw new Error("the SDK bundle has no /desktop/stream/signaling path to point at another desktop");
   const context = await browser.newContext();
   const page = await context.newPage();
   const prefix = `${serverUrl}/__stream-viewer/`;

@@ -25,6 +25,8 @@ export interface RecordingHost {
 export interface RecorderOptions {
   /** all recordings together may use this much disk; a recording stops itself at the limit (default 2 GiB) */
   budgetBytes?: number;
+  /** bytes the other desktops' recordings hold of the same budget (several desktops share one) */
+  usedElsewhere?: () => number;
 }
 
 export const DEFAULT_BUDGET_BYTES = 2 * 1024 ** 3;
@@ -60,6 +62,7 @@ interface Active {
 export class RecordingService implements Recordings {
   private readonly store = new RecordingStore();
   private readonly budgetBytes: number;
+  private readonly usedElsewhere: () => number;
   private active: Active | undefined;
   private starting = false;
 
@@ -69,6 +72,7 @@ export class RecordingService implements Recordings {
     options: RecorderOptions = {},
   ) {
     this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES;
+    this.usedElsewhere = options.usedElsewhere ?? (() => 0);
     this.store.load(recordingsDir(host.defaultDesktopStateDir()));
     host.beforeStop(async () => {
       const active = this.active;
@@ -155,7 +159,7 @@ export class RecordingService implements Recordings {
 
   /** How many bytes a new recording in `dir` may grow to: what is left of the budget and of the disk. */
   private roomLeft(dir: string): number {
-    const used = this.store.totalBytes();
+    const used = this.store.totalBytes() + this.usedElsewhere();
     const budgetLeft = this.budgetBytes - used;
     if (budgetLeft < MIN_ROOM_BYTES) {
       throw conflict(
@@ -166,6 +170,11 @@ export class RecordingService implements Recordings {
     const diskLeft = fs.bavail * fs.bsize - DISK_RESERVE_BYTES;
     if (diskLeft < MIN_ROOM_BYTES) throw conflict(`the disk holding ${dir} is almost full (${mib(fs.bavail * fs.bsize)} free)`);
     return Math.min(budgetLeft, diskLeft);
+  }
+
+  /** Bytes this desktop's recordings take on disk. */
+  usedBytes(): number {
+    return this.store.totalBytes();
   }
 
   /** Returns once ffmpeg has opened the display and written the file header; fails (502) if it exits first. */

@@ -1,14 +1,13 @@
-import type { ComputerActions } from "../../actions/types.js";
-import type { Desktop } from "../../desktop/types.js";
+import { unitOf } from "../desktop-scope.js";
 import type { App } from "../app.js";
 import * as S from "../schemas/actions.js";
 
 const tags = ["desktop"];
 
 /** `POST /v1/desktop/actions` (one model step, any dialect) and `POST /v1/desktop/wait`. */
-export function registerActionRoutes(app: App, actions: ComputerActions, desktop: Desktop) {
+export function registerActionRoutes(app: App) {
   app.post(
-    "/v1/desktop/actions",
+    "/actions",
     {
       schema: {
         tags,
@@ -18,7 +17,7 @@ export function registerActionRoutes(app: App, actions: ComputerActions, desktop
       },
     },
     async (req, reply) => {
-      const res = await actions.step(req.body);
+      const res = await unitOf(req).actions.step(req.body);
       const t = res.glasspane.timings;
       const actionsMs = t.actionsMs.reduce((a, b) => a + b, 0);
       reply.header(
@@ -30,8 +29,8 @@ export function registerActionRoutes(app: App, actions: ComputerActions, desktop
   );
 
   app.post(
-    "/v1/desktop/wait",
+    "/wait",
     { schema: { tags, summary: "Wait (on XDamage) until the screen changes or stays still", body: S.DesktopWaitRequest, response: { 200: S.DesktopWaitResponse } } },
-    (req) => desktop.waitForScreen(req.body),
+    (req) => unitOf(req).desktop.waitForScreen(req.body),
   );
 }

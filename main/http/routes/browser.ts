@@ -1,11 +1,12 @@
 import type { FastifyRequest } from "fastify";
-import type { Browser, BrowserStatus, DiscoveryBase } from "../../browser/types.js";
+import type { BrowserStatus, DiscoveryBase } from "../../browser/types.js";
+import { scopeOf, unitOf } from "../desktop-scope.js";
 import { problem, sendProblem } from "../problem.js";
 import type { App } from "../app.js";
 import * as S from "../schemas/browser.js";
 
 const tags = ["browser"];
-const PREFIX = "/v1/desktop/browser";
+const PREFIX = "/browser";
 
 export interface BrowserRouteOptions {
   /** origins besides the server's own that may open a CDP socket (`--cors-allow-origin`) */
@@ -14,7 +15,7 @@ export interface BrowserRouteOptions {
 
 /** Where this request reached us: the rewritten CDP URLs point back the same way. */
 function discoveryBase(req: FastifyRequest): DiscoveryBase {
-  return { wsOrigin: `${req.protocol === "https" ? "wss" : "ws"}://${req.headers.host}`, prefix: PREFIX };
+  return { wsOrigin: `${req.protocol === "https" ? "wss" : "ws"}://${req.headers.host}`, prefix: `${scopeOf(req).base}${PREFIX}` };
 }
 
 /**
@@ -37,13 +38,14 @@ function foreignOrigin(req: FastifyRequest, o: BrowserRouteOptions): string | un
   return origin;
 }
 
-/** `/v1/desktop/browser/*`: the managed Chromium, its discovery documents and the CDP WebSocket proxy. */
-export function registerBrowserRoutes(app: App, browser: Browser, options: BrowserRouteOptions = {}) {
+/** `/v1/desktop/browser/*` (and under every `/v1/desktops/{id}`): the managed Chromium, its discovery documents and the CDP WebSocket proxy. */
+export function registerBrowserRoutes(app: App, options: BrowserRouteOptions = {}) {
+  const browser = (req: FastifyRequest) => unitOf(req).browser;
   const withCdp = (req: FastifyRequest, status: BrowserStatus) => {
     if (status.state === "stopped") return status;
     const base = discoveryBase(req);
     const http = base.wsOrigin.replace(/^ws/, "http");
-    return { ...status, cdp: { webSocketDebuggerUrl: `${base.wsOrigin}${PREFIX}/cdp`, httpUrl: `${http}${PREFIX}` } };
+    return { ...status, cdp: { webSocketDebuggerUrl: `${base.wsOrigin}${base.prefix}/cdp`, httpUrl: `${http}${base.prefix}` } };
   };
   const status = { 200: S.BrowserStatusResponse };
   app.post(
@@ -54,13 +56,13 @@ export function registerBrowserRoutes(app: App, browser: Browser, options: Brows
         req.body ??= {};
       },
     },
-    async (req) => withCdp(req, await browser.start(req.body)),
+    async (req) => withCdp(req, await browser(req).start(req.body)),
   );
   app.post(`${PREFIX}/stop`, { schema: { tags, summary: "Stop the browser (every CDP client is disconnected)", response: status } }, async (req) =>
-    withCdp(req, await browser.stop()),
+    withCdp(req, await browser(req).stop()),
   );
   app.get(`${PREFIX}/status`, { schema: { tags, summary: "The browser's process, version, CDP endpoints and pages", response: status } }, async (req) =>
-    withCdp(req, await browser.status()),
+    withCdp(req, await browser(req).status()),
   );
 
   // Discovery, as clients read it from a DevTools port (with and without the trailing slash
@@ -69,11 +71,11 @@ export function registerBrowserRoutes(app: App, browser: Browser, options: Brows
     // the documented paths are the ones without the slash; the others are aliases
     const hide = suffix === "/";
     app.get(`${PREFIX}/json/version${suffix}`, { schema: { tags, hide, summary: "Chromium's /json/version, its WebSocket URL through Glasspane", response: { 200: S.DiscoveryVersionResponse } } }, (req) =>
-      browser.discoveryVersion(discoveryBase(req)),
+      browser(req).discoveryVersion(discoveryBase(req)),
     );
     for (const list of ["/json/list", "/json"]) {
       app.get(`${PREFIX}${list}${suffix}`, { schema: { tags, hide, summary: "Chromium's /json/list, each target's WebSocket URL through Glasspane", response: { 200: S.DiscoveryListResponse } } }, (req) =>
-        browser.discoveryList(discoveryBase(req)),
+        browser(req).discoveryList(discoveryBase(req)),
       );
     }
   }
@@ -87,12 +89,12 @@ export function registerBrowserRoutes(app: App, browser: Browser, options: Brows
       if (origin !== undefined) {
         return sendProblem(reply, problem("origin_not_allowed", 403, `a page from the origin "${origin}" may not open the browser's CDP socket; allow it with --cors-allow-origin`));
       }
-      upstream.set(req, await browser.resolveTarget(target(req)));
+      upstream.set(req, await browser(req).resolveTarget(target(req)));
     },
   });
   const bridge = (socket: import("ws").WebSocket, req: FastifyRequest) => {
     const url = upstream.get(req)!;
-    const session = browser.connect(url, {
+    const session = browser(req).connect(url, {
       send: (data, binary, sent) => socket.send(data, { binary }, () => sent()),
       close: (code, reason) => socket.close(code, reason),
       get bufferedAmount() {

@@ -1,5 +1,6 @@
 import type { WebSocket } from "ws";
 import type { ControlLease, Desktop } from "../../desktop/types.js";
+import { unitOf } from "../desktop-scope.js";
 import { decodeInput, InputRelay } from "../../stream/input.js";
 import type { App } from "../app.js";
 import * as S from "../schemas/desktop.js";
@@ -14,20 +15,21 @@ const tags = ["desktop"];
  * `{type: "error", message}` for an input the desktop refused.
  * While the lease is held, every other client's input answers 409 `control_held`.
  */
-export function registerControlRoutes(app: App, desktop: Desktop) {
+export function registerControlRoutes(app: App) {
   app.get(
-    "/v1/desktop/control/ws",
+    "/control/ws",
     {
       websocket: true,
       schema: { tags, operationId: "get_v1_desktop_control_ws", summary: "Take control of the desktop's input (WebSocket; the lease lasts while it is open)", querystring: S.DesktopControlQuery },
       // a lease held by someone else is refused before the upgrade, as a problem+json 409
       preValidation: async (req) => {
         const q = req.query as { force?: boolean };
-        if (!q.force) desktop.control.check();
+        if (!q.force) unitOf(req).desktop.control.check();
       },
     },
     (socket, req) => {
       const q = req.query as { holder?: string; force?: boolean };
+      const desktop = unitOf(req).desktop;
       let lease: ControlLease;
       try {
         lease = desktop.control.take(q.holder ?? "a person", { force: q.force });

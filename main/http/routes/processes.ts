@@ -41,7 +41,7 @@ export function registerProcessRoutes(app: App, processes: Processes, volumes: V
     inVolume(req.body).then((body) => processes.create(body)),
   );
   app.get("/v1/processes", { schema: { tags, operationId: "get_v1_processes", summary: "Running and exited processes, the desktop's included", querystring: S.ProcessListQuery, response: { 200: S.ProcessListResponse } } }, (req) => ({
-    processes: processes.list(req.query.owner),
+    processes: processes.list(req.query.owner, req.query.desktopId),
   }));
   app.get("/v1/processes/:id", { schema: { tags, operationId: "get_v1_process", params: S.ProcessIdParams, response: info } }, (req) => processes.get(req.params.id));
   app.delete("/v1/processes/:id", { schema: { tags, operationId: "delete_v1_process", summary: "Forget an exited process and delete its logs", params: S.ProcessIdParams, response: { 204: { type: "null", description: "deleted" } } } }, (req, reply) => {

@@ -1,14 +1,16 @@
-import type { Stream } from "../../stream/types.js";
+import type { FastifyRequest } from "fastify";
+import { unitOf } from "../desktop-scope.js";
 import type { App } from "../app.js";
 import * as S from "../schemas/stream.js";
 
 const tags = ["desktop"];
 
-/** `/v1/desktop/stream/*`: start/stop/status and the signaling WebSocket. */
-export function registerStreamRoutes(app: App, stream: Stream) {
+/** `stream/*` under every desktop prefix (see desktop-scope.ts): start/stop/status and the signaling WebSocket. */
+export function registerStreamRoutes(app: App) {
+  const stream = (req: FastifyRequest) => unitOf(req).stream;
   const status = { 200: S.DesktopStreamStatusResponse };
   app.post(
-    "/v1/desktop/stream/start",
+    "/stream/start",
     {
       schema: { tags, summary: "Start the live WebRTC stream (the encoder runs while someone watches)", body: S.DesktopStreamStartRequest, response: status },
       // the SDK's startDesktopStream() posts no body at all: that means "no options"
@@ -16,23 +18,23 @@ export function registerStreamRoutes(app: App, stream: Stream) {
         req.body ??= {};
       },
     },
-    (req) => stream.start(req.body),
+    (req) => stream(req).start(req.body),
   );
-  app.post("/v1/desktop/stream/stop", { schema: { tags, summary: "Stop the stream and disconnect its viewers", response: status } }, () => stream.stop());
-  app.get("/v1/desktop/stream/status", { schema: { tags, summary: "Stream state, viewers and codec", response: status } }, () => stream.status());
+  app.post("/stream/stop", { schema: { tags, summary: "Stop the stream and disconnect its viewers", response: status } }, (req) => stream(req).stop());
+  app.get("/stream/status", { schema: { tags, summary: "Stream state, viewers and codec", response: status } }, (req) => stream(req).status());
 
   app.get(
-    "/v1/desktop/stream/signaling",
+    "/stream/signaling",
     {
       websocket: true,
       schema: { tags, summary: "WebRTC signaling (WebSocket, JSON {event, payload} frames)" },
       // refused before the upgrade, as a problem+json 409
-      preHandler: async () => stream.assertActive(),
+      preHandler: async (req) => stream(req).assertActive(),
     },
-    (socket) => {
+    (socket, req) => {
       let session;
       try {
-        session = stream.connect({
+        session = stream(req).connect({
           send: (text) => socket.send(text),
           close: (code, reason) => socket.close(code, reason),
         });
@@ -49,19 +51,19 @@ export function registerStreamRoutes(app: App, stream: Stream) {
   );
 
   app.get(
-    "/v1/desktop/stream/ws",
+    "/stream/ws",
     {
       websocket: true,
       schema: {
         tags,
         summary: "The stream over a WebSocket (for networks where WebRTC cannot connect): binary encoded frames for WebCodecs out, input in",
       },
-      preHandler: async () => stream.assertActive(),
+      preHandler: async (req) => stream(req).assertActive(),
     },
-    (socket) => {
+    (socket, req) => {
       let session;
       try {
-        session = stream.connectWebSocket({
+        session = stream(req).connectWebSocket({
           send: (text) => socket.send(text),
           sendBinary: (data) => socket.send(data, { binary: true }),
           bufferedAmount: () => socket.bufferedAmount,

@@ -72,6 +72,7 @@ export const ProcessInfo = Type.Object({
   tty: Type.Boolean(),
   interactive: Type.Boolean(),
   owner: ProcessOwner,
+  desktopId: Opt(Type.String({ description: "the desktop that started it (`default` for /v1/desktop); null for processes no desktop owns" })),
   status: ProcessState,
   pid: Opt(Int32()),
   exitCode: Opt(Int32({ description: "null while running, after a signal, or when the exit was not observed" })),
@@ -79,7 +80,10 @@ export const ProcessInfo = Type.Object({
   exitedAtMs: Opt(Int64()),
 });
 
-export const ProcessListQuery = Type.Object({ owner: Type.Optional(ProcessOwner) }, { additionalProperties: false });
+export const ProcessListQuery = Type.Object(
+  { owner: Type.Optional(ProcessOwner), desktopId: Type.Optional(Type.String({ description: "only the processes of this desktop", maxLength: 64 })) },
+  { additionalProperties: false },
+);
 export const ProcessListResponse = Type.Object({ processes: Type.Array(ProcessInfo) });
 export const ProcessIdParams = Type.Object({ id: Type.String() });
 
