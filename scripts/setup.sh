@@ -17,6 +17,9 @@ if [ "${1:-}" = "--test" ]; then
   command -v kubectl >/dev/null || packages+=(kubernetes-client)
   # bubblewrap runs the runtime on a read-only root as the pod does (test/deploy.test.ts)
   packages+=(bubblewrap)
+  # test/container.test.ts builds the image's base with debootstrap and builds and runs it with
+  # podman (runc: crun fails on these VMs)
+  packages+=(podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs)
 fi
 
 missing=()
