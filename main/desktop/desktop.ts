@@ -296,9 +296,23 @@ export class DesktopService implements Desktop {
         return existsSync(`/tmp/.X11-unix/X${num}`) ? true : undefined;
       }, 10_000, 25);
       if (up === true) return;
+      // its last words say why (a socket directory it cannot write, a display in use...)
+      const words = xvfb.logs
+        .filter((e) => e.stream === "stderr")
+        .slice(-5)
+        .map((e) => e.data.toString("utf8"))
+        .join("")
+        .trim()
+        .split("\n")
+        .filter((l) => l.trim())
+        .slice(-2)
+        .join(" / ");
       await xvfb.stop(1000);
       this.releaseDisplay();
-      this.log(cfg, `Xvfb on :${num} did not come up (${up === false ? "exited" : "timed out"}); trying the next display`);
+      const why = `Xvfb on :${num} did not come up (${up === false ? "exited" : "timed out"})${words ? `: ${words}` : ""}`;
+      // shown by the status while the start goes on
+      this.lastError = { code: "desktop_start_failed", message: why };
+      this.log(cfg, `${why}; trying the next display`);
       cfg.displayNum = num + 1;
     }
     throw new GlasspaneError("desktop_start_failed", 502, "Xvfb did not start on any display tried");
