@@ -280,6 +280,8 @@ test("the runtime works as the pod's non-root user on a read-only root with the 
         args.push("--tmpfs", parent, "--bind", claim, m.mountPath, "--remount-ro", parent);
       }
     }
+    // the app itself, as the image holds it: a checkout under /tmp is hidden by the pod's /tmp
+    args.push("--ro-bind", repoRoot, repoRoot);
     args.push("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv", "--setenv", "PATH", process.env.PATH ?? "/usr/bin:/bin");
     for (const e of c.env as { name: string; value?: string }[]) if (e.value !== undefined) args.push("--setenv", e.name, e.value);
     // the Secret's value, as the env entry that reads it names it
