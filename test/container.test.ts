@@ -187,7 +187,7 @@ describe("the container image", { timeout: 15 * 60_000 }, () => {
   let first: Running;
 
   before(() => {
-    // loud, never a skip: the CI installs these (scripts/setup.sh --test)
+    // a missing tool fails the test loudly: the CI installs these (scripts/setup.sh --test)
     const missing = ["podman", "buildah", "debootstrap", "runc"].filter((p) => !which.sync(p, { nothrow: true }));
     if (missing.length > 0) {
       throw new Error(`the container test needs ${missing.join(", ")}: apt-get install -y podman buildah debootstrap runc uidmap slirp4netns fuse-overlayfs (scripts/setup.sh --test installs them)`);

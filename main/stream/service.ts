@@ -208,10 +208,15 @@ export class StreamService implements Stream {
       closed: () => {
         viewer.closed();
         this.socketViewers.delete(viewer);
-        if (this.watching.size === 0 && this.socketViewers.size === 0) this.encoder?.hold();
+        this.holdIfUnwatched();
         this.demand();
       },
     };
+  }
+
+  /** With nobody live on either transport the encoder captures nothing (it lingers, idle). */
+  private holdIfUnwatched() {
+    if (this.watching.size === 0 && this.socketViewers.size === 0) this.encoder?.hold();
   }
 
   /**
@@ -251,7 +256,7 @@ export class StreamService implements Stream {
       },
       leave: (viewer) => {
         this.watching.delete(viewer);
-        if (this.watching.size === 0 && this.socketViewers.size === 0) this.encoder?.hold();
+        this.holdIfUnwatched();
       },
       keyframe: () => this.encoder?.requestKeyframe(),
       feedback: () => this.adapt(),
